@@ -7,17 +7,11 @@
  */
 import * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import type * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
+import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import {
-  InvalidRequest,
-  ModelRetired,
-  UnknownModel,
-  UnknownProvider,
-  UnsupportedCapability
-} from "./ImageError.js"
+import { InvalidRequest, ModelRetired, UnknownModel, UnknownProvider, UnsupportedCapability } from "./ImageError.js"
 import * as ImageRequest from "./ImageRequest.js"
 
 /**
@@ -213,7 +207,9 @@ export const merge = (self: Catalog, ...files: ReadonlyArray<CatalogFile>): Cata
  */
 export const models = (self: Catalog, provider?: string): ReadonlyArray<CatalogModel> =>
   Array.from(self.providers.values()).flatMap((file) =>
-    provider !== undefined && file.provider !== provider ? [] : file.models.map((m) => ({ ...m, provider: file.provider }))
+    provider !== undefined && file.provider !== provider
+      ? []
+      : file.models.map((m) => ({ ...m, provider: file.provider }))
   )
 
 /**
@@ -417,7 +413,8 @@ export const estimateCost = (
   if (bySize !== undefined) return Option.some(bySize * n)
   if (price.perMegapixel !== undefined) {
     const { height, width } = ImageRequest.dimensions(request)
-    return Option.some(Math.max(1, Math.ceil((width * height) / 1_000_000)) * price.perMegapixel * n)
+    // Megapixels as providers bill them: 1024x1024 is one, partial ones round up.
+    return Option.some(Math.max(1, Math.ceil((width * height) / (1024 * 1024))) * price.perMegapixel * n)
   }
   if (price.perImage !== undefined) return Option.some(price.perImage * n)
   return Option.none()

@@ -29,7 +29,11 @@ const origin = {
 }
 
 const where = (self: { readonly provider?: string | undefined; readonly model?: string | undefined }): string =>
-  self.provider === undefined ? "" : self.model === undefined ? `${self.provider}: ` : `${self.provider}:${self.model}: `
+  self.provider === undefined
+    ? ""
+    : self.model === undefined
+    ? `${self.provider}: `
+    : `${self.provider}:${self.model}: `
 
 const jobRef = (self: { readonly requestId?: string | undefined }): string =>
   self.requestId === undefined ? "" : ` (provider request id ${self.requestId})`
@@ -54,7 +58,9 @@ export class RateLimited extends Schema.TaggedError<RateLimited>("@image-gen/cor
     const wait = this.retryAfterMillis === undefined
       ? ""
       : ` The provider asked to wait ${Duration.format(Duration.millis(this.retryAfterMillis))}.`
-    return `${where(this)}rate limited${detailOf(this.detail)}.${wait} Retry later, lower the concurrency, or add a fallback model.`
+    return `${where(this)}rate limited${
+      detailOf(this.detail)
+    }.${wait} Retry later, lower the concurrency, or add a fallback model.`
   }
 }
 
@@ -87,10 +93,12 @@ export class ProviderUnavailable
  * @since 0.1.0
  * @category Errors
  */
-export class TransportError extends Schema.TaggedError<TransportError>("@image-gen/core/TransportError")("TransportError", {
-  ...origin,
-  detail: Schema.String
-}) {
+export class TransportError
+  extends Schema.TaggedError<TransportError>("@image-gen/core/TransportError")("TransportError", {
+    ...origin,
+    detail: Schema.String
+  })
+{
   readonly [TypeId]: TypeId = TypeId
   readonly retryable = true
   override get message(): string {
@@ -104,10 +112,12 @@ export class TransportError extends Schema.TaggedError<TransportError>("@image-g
  * @since 0.1.0
  * @category Errors
  */
-export class RequestTimeout extends Schema.TaggedError<RequestTimeout>("@image-gen/core/RequestTimeout")("RequestTimeout", {
-  ...origin,
-  timeoutMillis: Schema.Number
-}) {
+export class RequestTimeout
+  extends Schema.TaggedError<RequestTimeout>("@image-gen/core/RequestTimeout")("RequestTimeout", {
+    ...origin,
+    timeoutMillis: Schema.Number
+  })
+{
   readonly [TypeId]: TypeId = TypeId
   readonly retryable = true
   override get message(): string {
@@ -147,17 +157,20 @@ export class AuthenticationError
  * @since 0.1.0
  * @category Errors
  */
-export class InvalidRequest extends Schema.TaggedError<InvalidRequest>("@image-gen/core/InvalidRequest")("InvalidRequest", {
-  ...origin,
-  status: Schema.optional(Schema.Number),
-  /** The request field at fault, when known. */
-  field: Schema.optional(Schema.String),
-  detail: Schema.String
-}) {
+export class InvalidRequest
+  extends Schema.TaggedError<InvalidRequest>("@image-gen/core/InvalidRequest")("InvalidRequest", {
+    ...origin,
+    status: Schema.optional(Schema.Number),
+    /** The request field at fault, when known. */
+    field: Schema.optional(Schema.String),
+    detail: Schema.String
+  })
+{
   readonly [TypeId]: TypeId = TypeId
   readonly retryable = false
   override get message(): string {
-    const field = this.field === undefined ? "" : `${this.field}: `
+    // Schema messages often start with the field already ("prompt must not be empty").
+    const field = this.field === undefined || this.detail.startsWith(this.field) ? "" : `${this.field} `
     return `${where(this)}invalid request: ${field}${this.detail}`
   }
 }
@@ -169,16 +182,18 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>("@image-g
  * @since 0.1.0
  * @category Errors
  */
-export class ContentBlocked extends Schema.TaggedError<ContentBlocked>("@image-gen/core/ContentBlocked")("ContentBlocked", {
-  ...origin,
-  reason: Schema.optional(Schema.String)
-}) {
+export class ContentBlocked
+  extends Schema.TaggedError<ContentBlocked>("@image-gen/core/ContentBlocked")("ContentBlocked", {
+    ...origin,
+    reason: Schema.optional(Schema.String)
+  })
+{
   readonly [TypeId]: TypeId = TypeId
   readonly retryable = false
   override get message(): string {
-    return `${where(this)}content blocked by the provider's safety system${
-      detailOf(this.reason)
-    }${jobRef(this)}. Rephrase the prompt or change the input images.`
+    return `${where(this)}content blocked by the provider's safety system${detailOf(this.reason)}${
+      jobRef(this)
+    }. Rephrase the prompt or change the input images.`
   }
 }
 
@@ -213,15 +228,17 @@ export class UnsupportedCapability
  * @since 0.1.0
  * @category Errors
  */
-export class UnknownProvider extends Schema.TaggedError<UnknownProvider>("@image-gen/core/UnknownProvider")("UnknownProvider", {
-  provider: Schema.String,
-  installed: Schema.Array(Schema.String)
-}) {
+export class UnknownProvider
+  extends Schema.TaggedError<UnknownProvider>("@image-gen/core/UnknownProvider")("UnknownProvider", {
+    provider: Schema.String,
+    installed: Schema.Array(Schema.String)
+  })
+{
   readonly [TypeId]: TypeId = TypeId
   readonly retryable = false
   override get message(): string {
     const installed = this.installed.length === 0 ? "none" : this.installed.join(", ")
-    return `unknown provider "${this.provider}"; installed providers: ${installed}. Install and provide its package (@image-gen/${this.provider}) or fix the prefix.`
+    return `unknown provider "${this.provider}"; installed providers: ${installed}. Check the prefix for a typo, or install the provider's package and provide its layer.`
   }
 }
 
@@ -298,9 +315,9 @@ export class PollDeadline extends Schema.TaggedError<PollDeadline>("@image-gen/c
   readonly retryable = false
   override get message(): string {
     const status = this.lastStatus === undefined ? "" : `, last status ${this.lastStatus}`
-    return `${where(this)}job not finished within ${
-      Duration.format(Duration.millis(this.deadlineMillis))
-    }${status}${jobRef(this)}. Raise the deadline or try a faster model.`
+    return `${where(this)}job not finished within ${Duration.format(Duration.millis(this.deadlineMillis))}${status}${
+      jobRef(this)
+    }. Raise the deadline or try a faster model.`
   }
 }
 
@@ -311,12 +328,14 @@ export class PollDeadline extends Schema.TaggedError<PollDeadline>("@image-gen/c
  * @since 0.1.0
  * @category Errors
  */
-export class DownloadFailed extends Schema.TaggedError<DownloadFailed>("@image-gen/core/DownloadFailed")("DownloadFailed", {
-  ...origin,
-  url: Schema.String,
-  status: Schema.optional(Schema.Number),
-  detail: Schema.String
-}) {
+export class DownloadFailed
+  extends Schema.TaggedError<DownloadFailed>("@image-gen/core/DownloadFailed")("DownloadFailed", {
+    ...origin,
+    url: Schema.String,
+    status: Schema.optional(Schema.Number),
+    detail: Schema.String
+  })
+{
   readonly [TypeId]: TypeId = TypeId
   readonly retryable = false
   override get message(): string {
@@ -350,11 +369,13 @@ export class SaveFailed extends Schema.TaggedError<SaveFailed>("@image-gen/core/
  * @since 0.1.0
  * @category Errors
  */
-export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>("@image-gen/core/BudgetExceeded")("BudgetExceeded", {
-  ...origin,
-  estimatedUsd: Schema.Number,
-  budgetUsd: Schema.Number
-}) {
+export class BudgetExceeded
+  extends Schema.TaggedError<BudgetExceeded>("@image-gen/core/BudgetExceeded")("BudgetExceeded", {
+    ...origin,
+    estimatedUsd: Schema.Number,
+    budgetUsd: Schema.Number
+  })
+{
   readonly [TypeId]: TypeId = TypeId
   readonly retryable = false
   override get message(): string {

@@ -119,7 +119,11 @@ const finalError = (url: string, options: DownloadOptions) => (error: ImageError
 export const download = (
   url: string,
   options: DownloadOptions = {}
-): Effect.Effect<{ readonly bytes: Uint8Array; readonly mediaType: string }, ImageError.DownloadFailed, HttpClient.HttpClient> =>
+): Effect.Effect<
+  { readonly bytes: Uint8Array; readonly mediaType: string },
+  ImageError.DownloadFailed,
+  HttpClient.HttpClient
+> =>
   url.startsWith("data:") ? decodeDataUrl(url) : Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
     const timeout = Duration.decode(options.timeout ?? Duration.seconds(60))
@@ -140,7 +144,8 @@ export const download = (
     ).pipe(
       Effect.timeoutFail({
         duration: timeout,
-        onTimeout: () => new ImageError.RequestTimeout({ ...origin(options), timeoutMillis: Duration.toMillis(timeout) })
+        onTimeout: () =>
+          new ImageError.RequestTimeout({ ...origin(options), timeoutMillis: Duration.toMillis(timeout) })
       }),
       Effect.mapError(transportError(url, options))
     )
@@ -191,12 +196,17 @@ export const saveUrl = (
           const { expected, mediaType, response } = yield* open(client, url, options)
           let size = 0
           yield* HttpClientResponse.stream(Effect.succeed(response)).pipe(
-            Stream.tap((chunk) => Effect.sync(() => (size += chunk.byteLength))),
+            Stream.tap((chunk) =>
+              Effect.sync(() => (size += chunk.byteLength))
+            ),
             Stream.run(fs.sink(temp))
           )
           if (expected !== undefined && size !== expected) {
             return yield* Effect.fail(
-              new ImageError.TransportError({ ...origin(options), detail: `truncated download: ${size} of ${expected} bytes` })
+              new ImageError.TransportError({
+                ...origin(options),
+                detail: `truncated download: ${size} of ${expected} bytes`
+              })
             )
           }
           return { mediaType, size }
@@ -215,7 +225,9 @@ export const saveUrl = (
           Effect.mapError(finalError(url, options))
         ), options)
       return result
-    }).pipe(Effect.withSpan("image_gen.save", { attributes: { "file.path": path, "url.full": ImageError.redactUrl(url) } }))
+    }).pipe(
+      Effect.withSpan("image_gen.save", { attributes: { "file.path": path, "url.full": ImageError.redactUrl(url) } })
+    )
 
 /**
  * Runs `write` against a temp file next to `path` and renames it into place; on any failure the temp file
@@ -251,7 +263,9 @@ const isPlatformError = (u: unknown): u is PlatformError =>
  * @since 0.1.0
  * @category Saving
  */
-export const checkWritable = (path: string): Effect.Effect<void, ImageError.InvalidRequest, FileSystem.FileSystem | Path.Path> =>
+export const checkWritable = (
+  path: string
+): Effect.Effect<void, ImageError.InvalidRequest, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const pathApi = yield* Path.Path

@@ -6,9 +6,9 @@
  *
  * @since 0.1.0
  */
-import * as FileSystem from "@effect/platform/FileSystem"
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as Path from "@effect/platform/Path"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Path from "@effect/platform/Path"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -167,7 +167,9 @@ export const make = (
         Effect.map(Effect.makeSemaphore(options.maxConcurrentPerProvider ?? 64), (s) => [id, s] as const))
     )
 
-    const resolve = (address: string) => Effect.flatMap(Ref.get(catalogRef), (c) => Catalog.resolve(c, address, installed))
+    const resolve = (address: string) =>
+      Effect.flatMap(Ref.get(catalogRef), (c) =>
+        Catalog.resolve(c, address, installed))
 
     const defaultAddress = (): Effect.Effect<string, ImageError.ImageError> => {
       if (options.defaultModel !== undefined) return Effect.succeed(options.defaultModel)
@@ -183,7 +185,10 @@ export const make = (
     const decode = (input: ImageRequest.ImageRequest | ImageRequest.ImageRequestInput) =>
       input instanceof ImageRequest.ImageRequest ? Effect.succeed(input) : ImageRequest.decode(input)
 
-    const plan = (input: ImageRequest.ImageRequest | ImageRequest.ImageRequestInput, callOptions: GenerateOptions = {}) =>
+    const plan = (
+      input: ImageRequest.ImageRequest | ImageRequest.ImageRequestInput,
+      callOptions: GenerateOptions = {}
+    ) =>
       Effect.gen(function*() {
         const request = yield* decode(input)
         const primary = request.model ?? (yield* defaultAddress())
@@ -219,7 +224,12 @@ export const make = (
       const perCall = target.entry?.capabilities.maxPerCall ?? n
       const chunks = Array.from({ length: Math.ceil(n / perCall) }, (_, i) => Math.min(perCall, n - i * perCall))
       const providerName = provider.telemetryName ?? provider.id
-      const callOnce = (count: number, attempt: number) =>
+      const chunkStart = (index: number) => chunks.slice(0, index).reduce((a, b) => a + b, 0)
+      const requestFor = (offset: number) =>
+        offset === 0 || request.seed === undefined
+          ? request
+          : new ImageRequest.ImageRequest({ ...request, seed: (request.seed + offset) % 4_294_967_296 })
+      const callOnce = (count: number, offset: number, attempt: number) =>
         Effect.gen(function*() {
           yield* Ref.update(attempts, (a) => a + 1)
           yield* Progress.report(
@@ -227,13 +237,15 @@ export const make = (
           )
           const started = yield* Clock.currentTimeMillis
           const result = yield* semaphore.withPermits(1)(
-            provider.generate({ request, model: target.model, entry: target.entry, n: count })
+            provider.generate({ request: requestFor(offset), model: target.model, entry: target.entry, n: count })
           ).pipe(
             Effect.tap((r) =>
               Effect.annotateCurrentSpan({
                 ...(r.requestId === undefined ? {} : { [Telemetry.Attributes.responseId]: r.requestId }),
                 [Telemetry.Attributes.responseModel]: target.model,
-                ...(r.usage?.inputTokens === undefined ? {} : { [Telemetry.Attributes.inputTokens]: r.usage.inputTokens }),
+                ...(r.usage?.inputTokens === undefined
+                  ? {}
+                  : { [Telemetry.Attributes.inputTokens]: r.usage.inputTokens }),
                 ...(r.usage?.outputTokens === undefined ?
                   {} :
                   { [Telemetry.Attributes.outputTokens]: r.usage.outputTokens })
@@ -271,8 +283,10 @@ export const make = (
           )
           return result
         })
-      const callWithRetry = (count: number) =>
-        Retry.retry((attempt) => callOnce(count, attempt), retryOptions, {
+      // Each split call gets its share of n; with a seed, the seed moves on by the images before it so a
+      // provider seeding image i with seed + i does not repeat images across calls.
+      const callWithRetry = (count: number, index: number) =>
+        Retry.retry((attempt) => callOnce(count, chunkStart(index), attempt), retryOptions, {
           onRetry: ({ attempt, delay, error }) =>
             Effect.all([
               Metric.increment(
@@ -531,7 +545,9 @@ export const make = (
  * @since 0.1.0
  * @category Layers
  */
-export const layer = <const Providers extends ReadonlyArray<Layer.Layer<ImageProvider.ImageProvider, unknown, unknown>>>(
+export const layer = <
+  const Providers extends ReadonlyArray<Layer.Layer<ImageProvider.ImageProvider, unknown, unknown>>
+>(
   providers: Providers,
   options: Options = {}
 ): Layer.Layer<
@@ -544,7 +560,13 @@ export const layer = <const Providers extends ReadonlyArray<Layer.Layer<ImagePro
     Effect.gen(function*() {
       const services = yield* Effect.forEach(providers, (providerLayer) =>
         Effect.map(
-          Layer.build(providerLayer as Layer.Layer<ImageProvider.ImageProvider, Layer.Layer.Error<Providers[number]>, Layer.Layer.Context<Providers[number]>>),
+          Layer.build(
+            providerLayer as Layer.Layer<
+              ImageProvider.ImageProvider,
+              Layer.Layer.Error<Providers[number]>,
+              Layer.Layer.Context<Providers[number]>
+            >
+          ),
           (ctx) => Context.get(ctx, ImageProvider.ImageProvider)
         ))
       const retry = options.retry ?? (yield* Effect.orElseSucceed(Retry.config, () => Retry.defaults))

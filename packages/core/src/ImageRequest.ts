@@ -36,7 +36,8 @@ export const AspectRatio = Schema.String.pipe(
  * @category Schemas
  */
 export const Resolution = Schema.Literal("1K", "2K", "4K", "720p", "1080p").annotations({
-  message: () => "resolution must be one of 1K, 2K, 4K, 720p, 1080p"
+  // override: without it the formatters report the members ('Expected "1K", actual "8K"') instead.
+  message: () => ({ message: "resolution must be one of 1K, 2K, 4K, 720p, 1080p", override: true })
 })
 
 /**
@@ -50,7 +51,10 @@ export type Resolution = typeof Resolution.Type
  * @category Schemas
  */
 export const OutputFormat = Schema.Literal("png", "jpeg", "webp", "svg", "mp4").annotations({
-  message: () => "format must be one of png, jpeg, webp (svg for vector models, mp4 for video models)"
+  message: () => ({
+    message: "format must be one of png, jpeg, webp (svg for vector models, mp4 for video models)",
+    override: true
+  })
 })
 
 /**

@@ -165,7 +165,9 @@ const follow = <Handle, Output>(
   Effect.gen(function*() {
     const started = yield* Clock.currentTimeMillis
     const step = <A>(what: string, effect: Effect.Effect<A, ImageError.ImageError>) =>
-      Retry.retry(() => effect, stepRetry).pipe(Effect.mapError((error) => afterAcceptance(job, requestId, what, error)))
+      Retry.retry(() => effect, stepRetry).pipe(
+        Effect.mapError((error) => afterAcceptance(job, requestId, what, error))
+      )
     const observe = (status: JobStatus<Output>) =>
       Effect.gen(function*() {
         yield* Ref.set(lastStatus, status._tag)
@@ -200,13 +202,21 @@ const follow = <Handle, Output>(
       )
     const polled = step("status check", job.status(handle)).pipe(
       Effect.tap(observe),
-      Effect.repeat({ schedule: cadence.pipe(Schedule.zipRight(Schedule.identity<JobStatus<Output>>())), until: isFinal })
+      Effect.repeat({
+        schedule: cadence.pipe(Schedule.zipRight(Schedule.identity<JobStatus<Output>>())),
+        until: isFinal
+      })
     )
     const final = yield* Effect.flatMap(pushed, Option.match({ onNone: () => polled, onSome: Effect.succeed }))
     if (final._tag === "Failed") return yield* Effect.fail(withRequestId(final.error, requestId))
     if (final._tag !== "Completed") {
       return yield* Effect.fail(
-        new ImageError.MalformedResponse({ provider: job.provider, model: job.model, requestId, detail: "job ended without a final status" })
+        new ImageError.MalformedResponse({
+          provider: job.provider,
+          model: job.model,
+          requestId,
+          detail: "job ended without a final status"
+        })
       )
     }
     const result = yield* step("result fetch", job.result(handle, final.output))

@@ -111,7 +111,9 @@ export const statusError = (
     })
   }
   if (status === 408) return new ImageError.RequestTimeout({ ...where, timeoutMillis: 0 })
-  if (status >= 500) return new ImageError.ProviderUnavailable({ ...where, status, ...wait, ...(detail ? { detail } : {}) })
+  if (status >= 500) {
+    return new ImageError.ProviderUnavailable({ ...where, status, ...wait, ...(detail ? { detail } : {}) })
+  }
   return new ImageError.InvalidRequest({ ...where, status, detail: detail || `HTTP ${status}` })
 }
 
@@ -182,7 +184,9 @@ export const mapErrors = (call: CallSite, timeoutMillis?: number) =>
 <A, R>(
   effect: Effect.Effect<
     A,
-    HttpClientError.HttpClientError | ParseResult.ParseError | ImageError.ImageError | { readonly _tag: "TimeoutException" },
+    HttpClientError.HttpClientError | ParseResult.ParseError | ImageError.ImageError | {
+      readonly _tag: "TimeoutException"
+    },
     R
   >
 ): Effect.Effect<A, ImageError.ImageError, R> =>

@@ -142,9 +142,9 @@ export const layerLogger: Layer.Layer<never> = Layer.unwrapEffect(
     (format) =>
       Logger.replace(
         Logger.defaultLogger,
-        Logger.withLeveledConsole(format.toLowerCase() === "json" ? Logger.jsonLogger : Logger.logfmtLogger).pipe(
-          Logger.withConsoleError
-        )
+        // withConsoleError alone: withLeveledConsole would print info records on stdout (console.info) and
+        // hand `undefined` on to withConsoleError, which printed it on stderr.
+        Logger.withConsoleError(format.toLowerCase() === "json" ? Logger.jsonLogger : Logger.logfmtLogger)
       )
   )
 )

@@ -162,9 +162,10 @@ export const json = (self: FakeRequest): Effect.Effect<unknown, FakeRequestError
  * @since 0.1.0
  * @category Accessors
  */
-export const schemaBodyJson = <A, I, R>(schema: Schema.Schema<A, I, R>) =>
-(self: FakeRequest): Effect.Effect<A, FakeRequestError | ParseResult.ParseError, R> =>
-  Effect.flatMap(json(self), Schema.decodeUnknown(schema))
+export const schemaBodyJson =
+  <A, I, R>(schema: Schema.Schema<A, I, R>) =>
+  (self: FakeRequest): Effect.Effect<A, FakeRequestError | ParseResult.ParseError, R> =>
+    Effect.flatMap(json(self), Schema.decodeUnknown(schema))
 
 /**
  * The body parsed as `multipart/form-data` or `application/x-www-form-urlencoded`, using the
@@ -175,8 +176,7 @@ export const schemaBodyJson = <A, I, R>(schema: Schema.Schema<A, I, R>) =>
  */
 export const formData = (self: FakeRequest): Effect.Effect<FormData, FakeRequestError> =>
   Effect.tryPromise({
-    try: () =>
-      new Response(self.body, { headers: { "content-type": self.headers["content-type"] ?? "" } }).formData(),
+    try: () => new Response(self.body, { headers: { "content-type": self.headers["content-type"] ?? "" } }).formData(),
     catch: (cause) => new FakeRequestError({ reason: "FormData", method: self.method, path: self.path, cause })
   })
 
@@ -189,5 +189,7 @@ export const formData = (self: FakeRequest): Effect.Effect<FormData, FakeRequest
 export const header: {
   (name: string): (self: FakeRequest) => Option.Option<string>
   (self: FakeRequest, name: string): Option.Option<string>
-} = dual(2, (self: FakeRequest, name: string): Option.Option<string> =>
-  Option.fromNullable(self.headers[name.toLowerCase()]))
+} = dual(
+  2,
+  (self: FakeRequest, name: string): Option.Option<string> => Option.fromNullable(self.headers[name.toLowerCase()])
+)

@@ -90,11 +90,13 @@ const lowerCaseKeys = (headers: Readonly<Record<string, string>> | undefined): R
  * @since 0.1.0
  * @category Constructors
  */
-export const make = (options: Options & {
-  readonly body: Body
-  readonly defaultStatus?: number | undefined
-  readonly defaultHeaders?: Readonly<Record<string, string>> | undefined
-}): FakeResponse => {
+export const make = (
+  options: Options & {
+    readonly body: Body
+    readonly defaultStatus?: number | undefined
+    readonly defaultHeaders?: Readonly<Record<string, string>> | undefined
+  }
+): FakeResponse => {
   const self = Object.create(Proto)
   self.status = options.status ?? options.defaultStatus ?? 200
   self.headers = { ...lowerCaseKeys(options.defaultHeaders), ...lowerCaseKeys(options.headers) }
@@ -181,7 +183,9 @@ export const chunks = (body: Iterable<Chunk>, options?: Options): FakeResponse =
     Stream.flatMap(
       Stream.fromIterable(body),
       (chunk) =>
-        typeof chunk === "string" || chunk instanceof Uint8Array ? Stream.succeed(chunk) : delayed(chunk.delay, chunk.data)
+        typeof chunk === "string" || chunk instanceof Uint8Array
+          ? Stream.succeed(chunk)
+          : delayed(chunk.delay, chunk.data)
     ),
     options
   )
@@ -254,8 +258,11 @@ export const sse = (
 export const setHeader: {
   (name: string, value: string): (self: FakeResponse) => FakeResponse
   (self: FakeResponse, name: string, value: string): FakeResponse
-} = dual(3, (self: FakeResponse, name: string, value: string): FakeResponse =>
-  make({ status: self.status, headers: { ...self.headers, [name.toLowerCase()]: value }, body: self.body }))
+} = dual(
+  3,
+  (self: FakeResponse, name: string, value: string): FakeResponse =>
+    make({ status: self.status, headers: { ...self.headers, [name.toLowerCase()]: value }, body: self.body })
+)
 
 /**
  * Merges headers into the response.
@@ -266,8 +273,11 @@ export const setHeader: {
 export const setHeaders: {
   (headers: Readonly<Record<string, string>>): (self: FakeResponse) => FakeResponse
   (self: FakeResponse, headers: Readonly<Record<string, string>>): FakeResponse
-} = dual(2, (self: FakeResponse, headers: Readonly<Record<string, string>>): FakeResponse =>
-  make({ status: self.status, headers: { ...self.headers, ...lowerCaseKeys(headers) }, body: self.body }))
+} = dual(
+  2,
+  (self: FakeResponse, headers: Readonly<Record<string, string>>): FakeResponse =>
+    make({ status: self.status, headers: { ...self.headers, ...lowerCaseKeys(headers) }, body: self.body })
+)
 
 /**
  * Replaces the status code.
@@ -278,5 +288,7 @@ export const setHeaders: {
 export const setStatus: {
   (status: number): (self: FakeResponse) => FakeResponse
   (self: FakeResponse, status: number): FakeResponse
-} = dual(2, (self: FakeResponse, status: number): FakeResponse =>
-  make({ status, headers: self.headers, body: self.body }))
+} = dual(
+  2,
+  (self: FakeResponse, status: number): FakeResponse => make({ status, headers: self.headers, body: self.body })
+)

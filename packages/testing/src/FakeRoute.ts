@@ -13,8 +13,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
-import type * as Fault from "./Fault.js"
 import type * as FakeRequest from "./FakeRequest.js"
+import type * as Fault from "./Fault.js"
 import * as PathPattern from "./internal/pathPattern.js"
 
 /**

@@ -151,7 +151,8 @@ export const toPredicate = (filter: RequestFilter | undefined): (request: FakeRe
   const method = filter.method === undefined || filter.method === "*" ? undefined : filter.method.toUpperCase()
   const path = filter.path === undefined ? undefined : PathPattern.compile(filter.path)
   return (request) =>
-    (method === undefined || request.method === method) && (path === undefined || path.match(request.path) !== undefined)
+    (method === undefined || request.method === method) &&
+    (path === undefined || path.match(request.path) !== undefined)
 }
 
 interface Script {
@@ -341,7 +342,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, FakeServerEr
     const requestedPort = options.port ?? 0
     yield* Effect.acquireRelease(
       Effect.async<void, FakeServerError>((resume) => {
-        const onError = (cause: Error) => resume(Effect.fail(new FakeServerError({ reason: "Listen", port: requestedPort, cause })))
+        const onError = (cause: Error) =>
+          resume(Effect.fail(new FakeServerError({ reason: "Listen", port: requestedPort, cause })))
         server.once("error", onError)
         server.listen(requestedPort, hostname, () => {
           server.off("error", onError)

@@ -368,7 +368,8 @@ export const wrongContentType = (options?: {
   readonly body?: string | undefined
 }): Fault =>
   respond(FakeResponse.text(
-    options?.body ?? "<!DOCTYPE html><html><head><title>Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>",
+    options?.body ??
+      "<!DOCTYPE html><html><head><title>Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>",
     {
       status: options?.status ?? 200,
       headers: { ...options?.headers, "content-type": options?.contentType ?? "text/html; charset=utf-8" }

@@ -1,5 +1,5 @@
-import { FakeRequest, FakeResponse, FakeRoute, FakeServer, Fault } from "@image-gen/testing"
 import { assert, describe, it, layer } from "@effect/vitest"
+import { FakeRequest, FakeResponse, FakeRoute, FakeServer, Fault } from "@image-gen/testing"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
@@ -29,12 +29,18 @@ describe("FakeServer", () => {
         routes: [
           FakeRoute.get("/fal-ai/:owner/:alias/requests/:id/status", (req) =>
             Effect.succeed(FakeResponse.json({ params: req.params, query: req.query }))),
-          FakeRoute.get("/queue/*model/requests/:id", (req) => Effect.succeed(FakeResponse.json(req.params))),
-          FakeRoute.post("/v1beta/models/:model:generateContent", (req) =>
+          FakeRoute.get("/queue/*model/requests/:id", (req) =>
             Effect.succeed(FakeResponse.json(req.params))),
+          FakeRoute.post(
+            "/v1beta/models/:model:generateContent",
+            (req) => Effect.succeed(FakeResponse.json(req.params))
+          ),
           FakeRoute.all("/files/*", (req) => Effect.succeed(FakeResponse.text(`${req.method} ${req.params["*"]}`))),
           FakeRoute.post("/echo", (req) =>
-            Effect.map(req.json, (body) => FakeResponse.json({ got: body }, { status: 201, headers: { "X-Echo": "1" } })))
+            Effect.map(
+              req.json,
+              (body) => FakeResponse.json({ got: body }, { status: 201, headers: { "X-Echo": "1" } })
+            ))
         ]
       })
 
@@ -99,7 +105,8 @@ describe("FakeServer", () => {
       assert.strictEqual(wrongMethod.response.headers.get("allow"), "POST")
 
       const withFallback = yield* FakeServer.make({
-        fallback: (req) => Effect.succeed(FakeResponse.json({ error: { message: `unknown ${req.path}` } }, { status: 400 }))
+        fallback: (req) =>
+          Effect.succeed(FakeResponse.json({ error: { message: `unknown ${req.path}` } }, { status: 400 }))
       })
       const other = yield* fetchJson(`${withFallback.url}/x`)
       assert.strictEqual(other.response.status, 400)
@@ -184,7 +191,7 @@ describe("FakeServer", () => {
               return [FakeResponse.json({ id }, { status: 201 }), new Map(m).set(id, 0)]
             })),
           FakeRoute.get("/jobs/:id", (req) =>
-            Ref.modify(jobs, (m) => {
+            Ref.modify(jobs, (m): [Fault.Reply, Map<string, number>] => {
               const polls = m.get(req.params.id)
               if (polls === undefined) return [Fault.status(404), m]
               const status = polls >= 1 ? "succeeded" : "running"
@@ -289,7 +296,9 @@ describe("FakeServer", () => {
 
   it.scoped("faults use the live clock even under the TestClock", () =>
     Effect.gen(function*() {
-      const server = yield* FakeServer.make({ routes: [FakeRoute.get("/slow", Fault.delay(20, FakeResponse.text("ok")))] })
+      const server = yield* FakeServer.make({
+        routes: [FakeRoute.get("/slow", Fault.delay(20, FakeResponse.text("ok")))]
+      })
       const { text } = yield* fetchText(`${server.url}/slow`)
       assert.strictEqual(text, "ok")
     }))

@@ -1,5 +1,5 @@
-import { FakeResponse, FakeRoute, FakeServer, Fault } from "@image-gen/testing"
 import { assert, describe, it } from "@effect/vitest"
+import { FakeResponse, FakeRoute, FakeServer, Fault } from "@image-gen/testing"
 import * as Effect from "effect/Effect"
 import { errorCode, fetchE, fetchText, textE } from "./utils.js"
 
@@ -79,7 +79,9 @@ describe("Fault", () => {
 
   it.scopedLive("resetMidBody: headers arrive, reading the body fails", () =>
     Effect.gen(function*() {
-      const server = yield* withFault(Fault.resetMidBody({ body: "{\"data\":[{\"b64_json\":\"AAAA\"}]}", bytesSent: 10 }))
+      const server = yield* withFault(
+        Fault.resetMidBody({ body: "{\"data\":[{\"b64_json\":\"AAAA\"}]}", bytesSent: 10 })
+      )
       const response = yield* fetchE(server.url)
       assert.strictEqual(response.status, 200)
       assert.strictEqual(response.headers.get("content-length"), "30")
@@ -126,7 +128,8 @@ describe("Fault", () => {
   it.scopedLive("a handler can answer with a fault", () =>
     Effect.gen(function*() {
       const server = yield* FakeServer.make({
-        routes: [FakeRoute.get("/flaky", (req) => Effect.succeed(req.query.fail === "1" ? Fault.resetBeforeResponse : FakeResponse.text("ok")))]
+        routes: [FakeRoute.get("/flaky", (req) =>
+          Effect.succeed(req.query.fail === "1" ? Fault.resetBeforeResponse : FakeResponse.text("ok")))]
       })
       assert.strictEqual(errorCode(yield* Effect.flip(fetchE(`${server.url}/flaky?fail=1`))), "ECONNRESET")
       assert.strictEqual((yield* fetchText(`${server.url}/flaky`)).text, "ok")

@@ -43,3 +43,7 @@ export const make = (seed: number): Random => {
     pick: (items) => items[Math.floor(next() * items.length)]!
   }
 }
+
+/** A hex hash of some bytes. @internal */
+export const hashBytes = (bytes: Uint8Array, length = 16): string =>
+  createHash("sha256").update(bytes).digest("hex").slice(0, length)

@@ -28,6 +28,8 @@ export interface Scene {
   readonly moon: boolean
   /** A hue in degrees when the prompt names a colour. */
   readonly hue: number | undefined
+  /** The hue of the house when the prompt names its colour ("a red barn"). */
+  readonly houseHue: number | undefined
 }
 
 const words = (...list: ReadonlyArray<string>): RegExp => new RegExp(`\\b(?:${list.join("|")})\\b`)
@@ -54,7 +56,20 @@ const patterns = {
     "aurora",
     "dark"
   ),
-  storm: words("storms?", "stormy", "rain", "rainy", "fog", "foggy", "mist", "misty", "overcast", "cloudy", "gloomy", "thunder"),
+  storm: words(
+    "storms?",
+    "stormy",
+    "rain",
+    "rainy",
+    "fog",
+    "foggy",
+    "mist",
+    "misty",
+    "overcast",
+    "cloudy",
+    "gloomy",
+    "thunder"
+  ),
   day: words("day", "daytime", "noon", "sunny", "summer", "bright", "sun", "sky"),
   water: words(
     "oceans?",
@@ -76,7 +91,18 @@ const patterns = {
     "reef"
   ),
   beach: words("beach(?:es)?", "sand", "sandy", "tropical", "palms?"),
-  mountains: words("mountains?", "alps", "alpine", "peaks?", "summit", "volcano(?:es)?", "canyon", "valley", "ridge", "fjords?"),
+  mountains: words(
+    "mountains?",
+    "alps",
+    "alpine",
+    "peaks?",
+    "summit",
+    "volcano(?:es)?",
+    "canyon",
+    "valley",
+    "ridge",
+    "fjords?"
+  ),
   hills: words("hills?", "meadows?", "fields?", "countryside", "farm", "landscape", "prairie", "grass(?:land)?"),
   forest: words("forests?", "trees?", "woods", "woodland", "jungle", "pines?", "garden", "park", "grove", "rainforest"),
   desert: words("deserts?", "dunes?", "sahara", "cactus", "cacti", "oasis"),
@@ -138,9 +164,25 @@ export const plan = (prompt: string): Scene => {
     ? "night"
     : "day"
   const scenic = time !== "day" || water || has("day") ||
-    (["mountains", "hills", "forest", "desert", "snow", "city", "cliff", "house", "birds", "flowers", "autumn"] as const)
+    ([
+      "mountains",
+      "hills",
+      "forest",
+      "desert",
+      "snow",
+      "city",
+      "cliff",
+      "house",
+      "birds",
+      "flowers",
+      "autumn"
+    ] as const)
       .some(has)
   const hue = colourHues.find(([pattern]) => pattern.test(text))?.[1]
+  const houseColour = /\b([a-z]+)\s+(?:house|houses|cabin|cottage|hut|barn|home|castle|chalet)\b/.exec(text)?.[1]
+  const houseHue = houseColour === undefined
+    ? undefined
+    : colourHues.find(([pattern]) => pattern.test(houseColour))?.[1]
   return {
     kind: scenic ? "landscape" : "abstract",
     time,
@@ -160,6 +202,7 @@ export const plan = (prompt: string): Scene => {
     autumn: has("autumn"),
     fire: has("fire"),
     moon: has("moon") || (time === "night" && !has("storm")),
-    hue
+    hue,
+    houseHue
   }
 }
