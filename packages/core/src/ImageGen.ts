@@ -450,10 +450,13 @@ export const make = (
           Effect.onExit((exit) =>
             Effect.gen(function*() {
               const now = yield* Clock.currentTimeMillis
-              const { fallbackUsed, model, provider } = yield* Ref.get(outcome)
               const result = yield* Ref.get(finished)
               const tries = yield* Ref.get(attempts)
               const error = Exit.isFailure(exit) ? failureOf(exit.cause) : undefined
+              // A request refused before any call still names the model it was refused for.
+              const { fallbackUsed, model, provider } = yield* Ref.get(outcome).pipe(
+                Effect.map((o) => o.provider === "none" && error !== undefined ? { ...o, ...addressOf(error) } : o)
+              )
               const status = result !== undefined ? "completed" : error === undefined ? "failed" : statusOf(error)
               yield* Metric.increment(Telemetry.tagged(Telemetry.requests, { provider, model, status }))
               yield* Metric.update(Telemetry.tagged(Telemetry.latency, { provider, model }), (now - startedAt) / 1000)
@@ -622,6 +625,14 @@ const failureOf = (cause: Cause.Cause<ImageError.ImageError>): ImageError.ImageE
 
 const errorTag = (exit: Exit.Exit<unknown, ImageError.ImageError>): string =>
   Exit.isFailure(exit) ? failureOf(exit.cause)?._tag ?? "interrupted" : "none"
+
+const addressOf = (error: ImageError.ImageError): { provider: string; model: string } => {
+  const e = error as { readonly provider?: unknown; readonly model?: unknown }
+  return {
+    provider: typeof e.provider === "string" ? e.provider : "none",
+    model: typeof e.model === "string" ? e.model : "none"
+  }
+}
 
 const requestIdOf = (error: ImageError.ImageError | undefined): string | undefined =>
   error !== undefined && "requestId" in error && typeof error.requestId === "string" ? error.requestId : undefined
