@@ -216,7 +216,8 @@ export const make = (
       request: ImageRequest.ImageRequest,
       target: Catalog.Resolved,
       retryOptions: Retry.RetryOptions,
-      attempts: Ref.Ref<number>
+      attempts: Ref.Ref<number>,
+      retries: Ref.Ref<number>
     ) => {
       const provider = providers.get(target.provider)!
       const semaphore = semaphores.get(target.provider)!
@@ -289,6 +290,7 @@ export const make = (
         Retry.retry((attempt) => callOnce(count, chunkStart(index), attempt), retryOptions, {
           onRetry: ({ attempt, delay, error }) =>
             Effect.all([
+              Ref.update(retries, (n) => n + 1),
               Metric.increment(
                 Telemetry.tagged(Telemetry.retries, {
                   provider: target.provider,
@@ -365,6 +367,7 @@ export const make = (
       Effect.gen(function*() {
         const startedAt = yield* Clock.currentTimeMillis
         const attempts = yield* Ref.make(0)
+        const retries = yield* Ref.make(0)
         const outcome = yield* Ref.make<{ provider: string; model: string; fallbackUsed: boolean }>({
           provider: "none",
           model: "none",
@@ -390,7 +393,7 @@ export const make = (
           > => {
             const target = targets[index]!
             return Ref.set(outcome, { provider: target.provider, model: target.model, fallbackUsed: index > 0 }).pipe(
-              Effect.zipRight(runTarget(request, target, retryOptions, attempts)),
+              Effect.zipRight(runTarget(request, target, retryOptions, attempts, retries)),
               Effect.map((result) => ({ result, target, index })),
               Effect.catchAll((error) => {
                 failures.push({ provider: target.provider, model: target.model, error })
@@ -480,7 +483,7 @@ export const make = (
                 status,
                 bytes_out: result?.images.reduce((n, i) => n + (i.bytes?.byteLength ?? 0), 0) ?? 0,
                 cost_usd: result?.costUsd ?? null,
-                retry_count: Math.max(0, tries - 1 - (fallbackUsed ? 1 : 0)),
+                retry_count: yield* Ref.get(retries),
                 fallback_used: fallbackUsed,
                 correlation_id: (yield* Ref.get(correlationId)) ?? null,
                 ...(error === undefined ? {} : { error_type: error._tag, error: error.message })

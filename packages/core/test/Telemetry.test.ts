@@ -138,6 +138,8 @@ describe("Telemetry", () => {
 
       const record = logs.find((l) => l.includes("corr-1"))!
       assert.isDefined(record)
+      assert.include(record, `"retry_count":1`)
+      assert.include(record, `"status":"completed"`)
       for (
         const field of [
           "request_id",
