@@ -180,7 +180,9 @@ export const run = (
       const missing = Providers.unconfigured(address, gen.providers)
       if (missing !== undefined) {
         return yield* new BadInput({
-          detail: `provider "${missing.id}" is not configured: set ${missing.envVar} to use ${address}`
+          detail: `provider "${missing.id}" is not configured: set ${
+            Providers.howToConfigure(missing)
+          } to use ${address}`
         })
       }
     }

@@ -125,7 +125,9 @@ export const run = (
     if (provider !== undefined && !gen.providers.includes(provider)) {
       const missing = Providers.unconfigured(provider, gen.providers)
       if (missing !== undefined) {
-        return yield* new BadInput({ detail: `provider "${provider}" is not configured: set ${missing.envVar}` })
+        return yield* new BadInput({
+          detail: `provider "${provider}" is not configured: set ${Providers.howToConfigure(missing)}`
+        })
       }
       return yield* new ImageError.UnknownProvider({ provider, installed: gen.providers })
     }
@@ -165,8 +167,8 @@ export const run = (
       return [head, ...aliases, ...(caps === "" ? [] : [`  ${caps}`]), `  ${describePrice(m.price)}`]
     })
     const notConfigured = provider === undefined
-      ? Providers.all.filter((spec) => spec.envVar !== undefined && !gen.providers.includes(spec.id))
-        .map((spec) => `${spec.id}: not configured (set ${spec.envVar})`)
+      ? Providers.all.filter((spec) => spec.envVars.length > 0 && !gen.providers.includes(spec.id))
+        .map((spec) => `${spec.id}: not configured (set ${Providers.howToConfigure(spec)})`)
       : []
     const output = lines.length === 0 ? ["no models"] : lines
     yield* Effect.forEach([...output, ...notConfigured], (line) => Console.log(line), { discard: true })

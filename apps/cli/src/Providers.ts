@@ -8,8 +8,17 @@
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as Path from "@effect/platform/Path"
+import { BflProvider } from "@image-gen/bfl"
 import { ImageGen, type ImageProvider } from "@image-gen/core"
+import { FalProvider } from "@image-gen/fal"
+import { GoogleProvider, GoogleStudioProvider } from "@image-gen/google"
+import { HiggsfieldProvider } from "@image-gen/higgsfield"
+import { IdeogramProvider } from "@image-gen/ideogram"
 import { LocalProvider } from "@image-gen/local"
+import { OpenAiCompatibleProvider, OpenAiProvider } from "@image-gen/openai"
+import { RecraftProvider } from "@image-gen/recraft"
+import { ReplicateProvider } from "@image-gen/replicate"
+import { StabilityProvider } from "@image-gen/stability"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -25,8 +34,11 @@ export interface ProviderSpec {
   readonly id: string
   /** How to name it to a user: "the offline local provider". */
   readonly description: string
-  /** The environment variable holding its key; `undefined` for providers that need none. */
-  readonly envVar: string | undefined
+  /**
+   * The environment variables that configure it (any one set is enough); empty for providers that need
+   * none.
+   */
+  readonly envVars: ReadonlyArray<string>
   readonly layer: Layer.Layer<ImageProvider.ImageProvider, ConfigError.ConfigError, HttpClient.HttpClient>
 }
 
@@ -38,7 +50,48 @@ export interface ProviderSpec {
  * @category Providers
  */
 export const all: ReadonlyArray<ProviderSpec> = [
-  { id: "local", description: "the offline local provider", envVar: undefined, layer: LocalProvider.layer() }
+  { id: "openai", description: "OpenAI", envVars: ["OPENAI_API_KEY"], layer: OpenAiProvider.layerConfig() },
+  {
+    id: "google",
+    description: "Google Vertex AI",
+    envVars: ["GOOGLE_VERTEX_API_KEY", "GOOGLE_CLOUD_PROJECT", "GOOGLE_API_KEY"],
+    layer: GoogleProvider.layerConfig()
+  },
+  {
+    id: "google-studio",
+    description: "Google AI Studio",
+    envVars: ["GOOGLE_GEMINI_API_KEY", "GOOGLE_API_KEY"],
+    layer: GoogleStudioProvider.layerConfig()
+  },
+  { id: "fal", description: "fal.ai", envVars: ["FAL_KEY", "FAL_KEY_ID"], layer: FalProvider.layerConfig() },
+  {
+    id: "replicate",
+    description: "Replicate",
+    envVars: ["REPLICATE_API_TOKEN"],
+    layer: ReplicateProvider.layerConfig()
+  },
+  { id: "bfl", description: "Black Forest Labs", envVars: ["BFL_API_KEY"], layer: BflProvider.layerConfig() },
+  {
+    id: "higgsfield",
+    description: "Higgsfield",
+    envVars: ["HIGGSFIELD_API_KEY"],
+    layer: HiggsfieldProvider.layerConfig()
+  },
+  {
+    id: "stability",
+    description: "Stability AI",
+    envVars: ["STABILITY_API_KEY"],
+    layer: StabilityProvider.layerConfig()
+  },
+  { id: "recraft", description: "Recraft", envVars: ["RECRAFT_API_TOKEN"], layer: RecraftProvider.layerConfig() },
+  { id: "ideogram", description: "Ideogram", envVars: ["IDEOGRAM_API_KEY"], layer: IdeogramProvider.layerConfig() },
+  {
+    id: "openai-compatible",
+    description: "an OpenAI-compatible server",
+    envVars: ["OPENAI_COMPATIBLE_BASE_URL"],
+    layer: OpenAiCompatibleProvider.layerConfig()
+  },
+  { id: "local", description: "the offline local provider", envVars: [], layer: LocalProvider.layer() }
 ]
 
 /**
@@ -49,12 +102,13 @@ export const all: ReadonlyArray<ProviderSpec> = [
  */
 export const configured = (specs: ReadonlyArray<ProviderSpec> = all): Effect.Effect<Array<ProviderSpec>> =>
   Effect.filter(specs, (spec) =>
-    spec.envVar === undefined
+    spec.envVars.length === 0
       ? Effect.succeed(true)
-      : Config.option(Config.nonEmptyString(spec.envVar)).pipe(
-        Effect.map(Option.isSome),
-        Effect.orElseSucceed(() => false)
-      ))
+      : Effect.exists(spec.envVars, (name) =>
+        Config.option(Config.nonEmptyString(name)).pipe(
+          Effect.map(Option.isSome),
+          Effect.orElseSucceed(() => false)
+        )))
 
 /**
  * The router over the configured providers. Its retry policy comes from `IMAGE_GEN_RETRY_ATTEMPTS` and
@@ -84,9 +138,9 @@ export const defaultModel = (
   specs: ReadonlyArray<ProviderSpec> = all
 ): { readonly address: string; readonly keyless: ProviderSpec | undefined } | undefined => {
   const available = specs.filter((spec) => installed.includes(spec.id))
-  const keyed = available.find((spec) => spec.envVar !== undefined)
+  const keyed = available.find((spec) => spec.envVars.length > 0)
   if (keyed !== undefined) return { address: keyed.id, keyless: undefined }
-  const keyless = available.find((spec) => spec.envVar === undefined)
+  const keyless = available.find((spec) => spec.envVars.length === 0)
   if (keyless !== undefined) return { address: keyless.id, keyless }
   return undefined
 }
@@ -106,5 +160,13 @@ export const unconfigured = (
   const match = /^([a-z0-9][a-z0-9._-]*)(?::|$)/.exec(address.trim())
   if (match === null) return undefined
   const id = match[1]!
-  return installed.includes(id) ? undefined : specs.find((spec) => spec.id === id && spec.envVar !== undefined)
+  return installed.includes(id) ? undefined : specs.find((spec) => spec.id === id && spec.envVars.length > 0)
 }
+
+/**
+ * How to configure a provider, for messages: `FAL_KEY or FAL_KEY_ID`.
+ *
+ * @since 0.1.0
+ * @category Rendering
+ */
+export const howToConfigure = (spec: ProviderSpec): string => spec.envVars.join(" or ")

@@ -57,7 +57,7 @@ describe("Providers", () => {
   const keyed: Providers.ProviderSpec = {
     id: "fal",
     description: "fal.ai",
-    envVar: "FAL_KEY",
+    envVars: ["FAL_KEY"],
     layer: Layer.die("unused")
   }
   const specs = [keyed, ...Providers.all]
@@ -69,8 +69,8 @@ describe("Providers", () => {
   })
 
   it("names a known provider whose key is missing", () => {
-    assert.strictEqual(Providers.unconfigured("fal:flux-pro", ["local"], specs)?.envVar, "FAL_KEY")
-    assert.strictEqual(Providers.unconfigured("fal", ["local"], specs)?.envVar, "FAL_KEY")
+    assert.deepStrictEqual(Providers.unconfigured("fal:flux-pro", ["local"], specs)?.envVars, ["FAL_KEY"])
+    assert.deepStrictEqual(Providers.unconfigured("fal", ["local"], specs)?.envVars, ["FAL_KEY"])
     assert.strictEqual(Providers.unconfigured("fal:flux-pro", ["local", "fal"], specs), undefined)
     assert.strictEqual(Providers.unconfigured("nope:x", ["local"], specs), undefined)
   })

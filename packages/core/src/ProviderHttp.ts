@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
@@ -195,4 +196,45 @@ export const mapErrors = (call: CallSite, timeoutMillis?: number) =>
     if (ImageError.isImageError(error)) return Effect.fail(error)
     if (error._tag === "ParseError") return Effect.fail(fromParseError(call, error as ParseResult.ParseError))
     return Effect.fail(new ImageError.RequestTimeout({ ...site(call), timeoutMillis: timeoutMillis ?? 0 }))
+  })
+
+/**
+ * One part of a multipart body: a text field or a file.
+ *
+ * @since 0.1.0
+ * @category Multipart
+ */
+export type MultipartPart =
+  | { readonly name: string; readonly value: string }
+  | { readonly name: string; readonly data: Uint8Array; readonly mediaType: string; readonly fileName: string }
+
+/**
+ * Encodes a `multipart/form-data` body with the runtime's own `FormData` encoder, as bytes with their
+ * content type. Encoding up front (rather than handing a `FormData` to the client) works with every
+ * `HttpClient` implementation: undici's own dispatcher rejects the global `FormData` class.
+ *
+ * @since 0.1.0
+ * @category Multipart
+ */
+export const multipartBody = (parts: Iterable<MultipartPart>): Effect.Effect<HttpBody.HttpBody> =>
+  Effect.suspend(() => {
+    const form = new FormData()
+    for (const part of parts) {
+      if ("value" in part) form.append(part.name, part.value)
+      else form.append(part.name, new Blob([part.data], { type: part.mediaType }), part.fileName)
+    }
+    return formDataBody(form)
+  })
+
+/**
+ * Encodes a `FormData` as bytes with its `multipart/form-data` content type (see `multipartBody`).
+ *
+ * @since 0.1.0
+ * @category Multipart
+ */
+export const formDataBody = (form: FormData): Effect.Effect<HttpBody.HttpBody> =>
+  Effect.promise(async () => {
+    const encoded = new Response(form)
+    const bytes = new Uint8Array(await encoded.arrayBuffer())
+    return HttpBody.uint8Array(bytes, encoded.headers.get("content-type") ?? "multipart/form-data")
   })
