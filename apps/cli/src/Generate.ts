@@ -210,7 +210,18 @@ export const run = (
     const options: ImageGen.GenerateOptions = Option.isSome(output) ? { output: output.value } : { download: true }
 
     // Pre-flight: decode, resolve, validate against the catalog, check the output path. No network.
-    const plan = yield* gen.plan(request, options)
+    // Without --format, `-o x.png` asks for png when the model offers it, so the file holds what its name says.
+    const inferred = Option.isNone(flags.format) ? Option.flatMap(output, formatOfPath) : Option.none()
+    const plan = yield* Option.match(inferred, {
+      onNone: () => gen.plan(request, options),
+      onSome: (outputFormat) =>
+        gen.plan(new ImageRequest.ImageRequest({ ...request, outputFormat }), options).pipe(
+          Effect.catchIf(
+            (e) => e._tag === "UnsupportedCapability" && e.capability === "output format",
+            () => gen.plan(request, options)
+          )
+        )
+    })
     if (Option.isNone(output)) yield* ImageFiles.checkWritable(`${stem}.png`)
     if (chosen?.keyless !== undefined) {
       const target = plan.targets[0]!
@@ -233,6 +244,15 @@ export const run = (
     }
     const result = Option.isSome(output) ? generated.value : yield* saveDefault(generated.value, stem)
 
+    for (const image of result.images) {
+      const named = image.path === undefined ? Option.none() : formatOfPath(image.path)
+      if (Option.isSome(named) && ImageRequest.mediaTypeOf(named.value) !== image.mediaType) {
+        yield* Console.error(
+          `note: ${image.path} holds ${image.mediaType} data: ${result.provider}:${result.model} does not offer ${named.value}`
+        )
+      }
+    }
+
     if (flags.json) {
       yield* Console.log(JSON.stringify(toJson(result)))
     } else {
@@ -243,6 +263,23 @@ export const run = (
       yield* Effect.forEach(summary(result, display), (line) => Console.log(line), { discard: true })
     }
   })
+
+/** The output format a file name asks for: `x.png` is png, `x.jpg` jpeg. */
+const formatOfPath = (file: string): Option.Option<ImageRequest.OutputFormat> => {
+  const ext = file.slice(file.lastIndexOf(".") + 1).toLowerCase()
+  switch (ext) {
+    case "png":
+    case "webp":
+    case "svg":
+    case "mp4":
+      return Option.some(ext)
+    case "jpg":
+    case "jpeg":
+      return Option.some("jpeg")
+    default:
+      return Option.none()
+  }
+}
 
 /** Saves downloaded images as `<stem>.<ext>` (numbered when several), the extension from the media type. */
 const saveDefault = (

@@ -3,6 +3,7 @@
  * router over the given providers, and an explicit environment (the real one is ignored).
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { ImageGen, type ImageProvider } from "@image-gen/core"
@@ -16,6 +17,7 @@ import { format } from "node:util"
 import * as Cli from "../../src/Cli.js"
 import * as CliEnv from "../../src/CliEnv.js"
 import * as Observability from "../../src/Observability.js"
+import * as Providers from "../../src/Providers.js"
 
 export interface Captured {
   readonly stdout: Array<string>
@@ -149,3 +151,32 @@ export const pngSize = (bytes: Uint8Array): { readonly width: number; readonly h
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   return { width: view.getUint32(16), height: view.getUint32(20) }
 }
+
+export interface ConfiguredOptions {
+  readonly cwd: string
+  /** The whole environment the CLI sees: provider keys and base URLs pointing at fakes. */
+  readonly env: Record<string, string>
+  readonly tty?: boolean | undefined
+}
+
+/**
+ * `image-gen <args>` in-process with the real provider wiring (`Providers.all`, each provider's
+ * `layerConfig`), configured only by `env`: the way a user runs it with keys and base URLs set.
+ */
+export const runConfigured = (args: ReadonlyArray<string>, options: ConfiguredOptions): Effect.Effect<RunResult> =>
+  Effect.gen(function*() {
+    const { captured, console } = captureConsole()
+    let progress = ""
+    const services = Layer.mergeAll(
+      Providers.layer(Providers.all),
+      CliEnv.layer({ cwd: options.cwd, stderrIsTTY: options.tty ?? false, write: (text) => (progress += text) })
+    ).pipe(Layer.provideMerge(Layer.mergeAll(NodeContext.layer, NodeHttpClient.layerUndici)))
+    const code = yield* Cli.run(["node", "image-gen", ...args]).pipe(
+      Effect.provide(services),
+      Effect.provide(Observability.layerLogger),
+      Effect.withConsole(console),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(options.env)))),
+      Effect.orDie
+    )
+    return { code, stdout: captured.stdout, stderr: captured.stderr, progress }
+  })
