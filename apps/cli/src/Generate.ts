@@ -223,6 +223,7 @@ export const run = (
         )
     })
     if (Option.isNone(output)) yield* ImageFiles.checkWritable(`${stem}.png`)
+    yield* Effect.forEach(plan.warnings, (warning) => Console.error(`note: ${warning}`), { discard: true })
     if (chosen?.keyless !== undefined) {
       const target = plan.targets[0]!
       yield* Console.error(defaultModelNotice(chosen.keyless.description, `${target.provider}:${target.model}`))

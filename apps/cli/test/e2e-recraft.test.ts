@@ -61,7 +61,7 @@ describe("image-gen generate with Recraft", () => {
 
       assert.strictEqual(yield* fake.server.count(generations), 1, "n = 2 fits one call")
       assert.strictEqual(yield* fake.server.count(downloads), 2)
-      const [{ body, endpoint }] = (yield* fake.bodies) as [{ endpoint: string; body: Record<string, unknown> }]
+      const { body, endpoint } = (yield* fake.bodies)[0]!
       assert.strictEqual(endpoint, "generations")
       assert.strictEqual(body.model, "recraftv4_1")
       assert.strictEqual(body.size, "1344x768")
@@ -106,7 +106,7 @@ describe("image-gen generate with Recraft", () => {
       assert.strictEqual(json.images[0].mediaType, "image/svg+xml")
       assert.strictEqual(json.images[0].path, join(cwd, "fox.svg"))
       assert.closeTo(json.costUsd, 0.08, 1e-9)
-      const [{ body }] = (yield* fake.bodies) as [{ body: Record<string, unknown> }]
+      const { body } = (yield* fake.bodies)[0]!
       assert.strictEqual(body.size, "1:1")
       assert.notProperty(body, "image_format", "vector models take no image_format")
     }))
@@ -139,7 +139,7 @@ describe("image-gen generate with Recraft", () => {
       assert.strictEqual(run.code, 0, run.stderr.join("\n"))
       assert.isDefined(pngSize(yield* readFile(join(cwd, "wc.png"))))
       assert.strictEqual(yield* fake.server.count({ method: "POST", path: "/v1/images/imageToImage" }), 1)
-      const [{ body, endpoint }] = (yield* fake.bodies) as [{ endpoint: string; body: Record<string, unknown> }]
+      const { body, endpoint } = (yield* fake.bodies)[0]!
       assert.strictEqual(endpoint, "imageToImage")
       assert.strictEqual(body.strength, 0.5)
       const image = body.image as File
@@ -174,7 +174,7 @@ describe("image-gen generate with Recraft", () => {
       )
       assert.strictEqual(run.code, 0, run.stderr.join("\n"))
       assert.deepStrictEqual(yield* listDir(cwd), ["door.png", "in.png", "mask.png"])
-      const [{ body, endpoint }] = (yield* fake.bodies) as [{ endpoint: string; body: Record<string, unknown> }]
+      const { body, endpoint } = (yield* fake.bodies)[0]!
       assert.strictEqual(endpoint, "inpaint")
       assert.notProperty(body, "strength")
       assert.deepStrictEqual(

@@ -299,6 +299,21 @@ const checkLifecycle = (resolved: Resolved): Effect.Effect<Resolved, ModelRetire
   return Effect.succeed(resolved)
 }
 
+/**
+ * A sentence warning that a resolved model is deprecated, naming its date and replacement; `undefined` for
+ * current models.
+ *
+ * @since 0.1.0
+ * @category Resolution
+ */
+export const deprecationNotice = (resolved: Resolved): string | undefined => {
+  const lifecycle = resolved.entry?.lifecycle
+  if (lifecycle?.status !== "deprecated") return undefined
+  const date = lifecycle.date === undefined ? "" : ` (retirement ${lifecycle.date})`
+  const use = lifecycle.replacement === undefined ? "" : `; use ${lifecycle.replacement} instead`
+  return `${resolved.provider}:${resolved.model} is deprecated${date}${use}`
+}
+
 /** Up to three names close to what was typed, by edit distance. */
 const suggest = (entries: ReadonlyArray<CatalogModel>, typed: string): Array<string> => {
   const names = entries.flatMap((m) => [...m.shorthands, m.id].map((n) => ({ n, address: n })))
@@ -376,12 +391,12 @@ export const validate = (
     return fail("negative prompt", JSON.stringify(request.negativePrompt.slice(0, 40)))
   }
   const inputs = request.images?.length ?? 0
-  if (inputs > 0 && caps.edit === false) return fail("input images", String(inputs))
+  if (inputs > 0 && caps.edit === false) return fail("editing with input images", "")
   if (inputs === 0 && caps.requiresImage === true) return fail("input images", "0", ["at least 1 input image"])
   if (caps.maxInputImages !== undefined && inputs > caps.maxInputImages) {
     return fail("input images", String(inputs), [`at most ${caps.maxInputImages}`])
   }
-  if (request.mask !== undefined && caps.mask !== true) return fail("mask", "given")
+  if (request.mask !== undefined && caps.mask !== true) return fail("a mask", "")
   if (request.outputFormat !== undefined && caps.outputFormats !== undefined) {
     if (!caps.outputFormats.includes(request.outputFormat)) {
       return fail("output format", request.outputFormat, caps.outputFormats)

@@ -218,7 +218,8 @@ export class UnsupportedCapability
     const supported = this.supported === undefined || this.supported.length === 0
       ? " is not supported"
       : ` is not supported; use one of ${this.supported.join(", ")}`
-    return `${where(this)}${this.capability} ${this.requested}${supported}.`
+    const requested = this.requested === "" ? "" : ` ${this.requested}`
+    return `${where(this)}${this.capability}${requested}${supported}.`
   }
 }
 

@@ -66,6 +66,8 @@ export interface Plan {
   readonly targets: ReadonlyArray<Catalog.Resolved>
   /** The estimated cost of the primary target, when the catalog prices it. */
   readonly estimatedCostUsd: number | undefined
+  /** Things the caller should know, such as a deprecated model with its replacement. */
+  readonly warnings: ReadonlyArray<string>
 }
 
 /**
@@ -208,7 +210,11 @@ export const make = (
         if (callOptions.output !== undefined) {
           yield* ImageFiles.checkWritable(callOptions.output).pipe(Effect.provide(context))
         }
-        return { request, targets, estimatedCostUsd: estimated } satisfies Plan
+        const warnings = targets.flatMap((target) => {
+          const notice = Catalog.deprecationNotice(target)
+          return notice === undefined ? [] : [notice]
+        })
+        return { request, targets, estimatedCostUsd: estimated, warnings } satisfies Plan
       })
 
     /** One target: split n into calls, each retried on its own schedule, with one CLIENT span per try. */
@@ -374,10 +380,12 @@ export const make = (
           fallbackUsed: false
         })
         const correlationId = yield* Ref.make<string | undefined>(undefined)
+        const notices = yield* Ref.make<ReadonlyArray<string>>([])
         const finished = yield* Ref.make<ImageResult.ImageResult | undefined>(undefined)
 
         const body = Effect.gen(function*() {
-          const { estimatedCostUsd, request, targets } = yield* plan(input, callOptions)
+          const { estimatedCostUsd, request, targets, warnings } = yield* plan(input, callOptions)
+          yield* Ref.set(notices, warnings)
           yield* Ref.set(correlationId, request.correlationId)
           if (request.correlationId !== undefined) {
             yield* Effect.annotateCurrentSpan("image_gen.correlation_id", request.correlationId)
@@ -486,6 +494,7 @@ export const make = (
                 retry_count: yield* Ref.get(retries),
                 fallback_used: fallbackUsed,
                 correlation_id: (yield* Ref.get(correlationId)) ?? null,
+                ...(yield* Effect.map(Ref.get(notices), (n) => n.length === 0 ? {} : { warnings: n.join("; ") })),
                 ...(error === undefined ? {} : { error_type: error._tag, error: error.message })
               })
             })

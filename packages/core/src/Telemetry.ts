@@ -114,6 +114,8 @@ export interface RequestRecord {
   readonly retry_count: number
   readonly fallback_used: boolean
   readonly correlation_id: string | null
+  /** Deprecated models used, with their replacements. */
+  readonly warnings?: string
   readonly error_type?: string
   readonly error?: string
 }

@@ -69,6 +69,23 @@ describe("Catalog", () => {
       assert.include(error.message, "retired on 2026-09-30; use fal:flux instead")
     }))
 
+  it("a deprecated model resolves, with a notice naming its date and replacement", () => {
+    const notice = Catalog.deprecationNotice({
+      provider: "fal",
+      model: "m",
+      entry: {
+        provider: "fal",
+        id: "m",
+        shorthands: [],
+        output: "image",
+        capabilities: {},
+        lifecycle: { status: "deprecated", date: "2026-12-01", replacement: "fal:flux" }
+      }
+    })
+    assert.strictEqual(notice, "fal:m is deprecated (retirement 2026-12-01); use fal:flux instead")
+    assert.isUndefined(Catalog.deprecationNotice({ provider: "fal", model: "x", entry: undefined }))
+  })
+
   it("merging replaces entries by id and appends new ones (runtime extension)", () => {
     const extended = Catalog.merge(catalog, {
       provider: "fal",

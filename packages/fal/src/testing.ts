@@ -11,6 +11,7 @@
  *
  * @since 0.1.0
  */
+import * as FakeImage from "@image-gen/testing/FakeImage"
 import * as FakeResponse from "@image-gen/testing/FakeResponse"
 import * as FakeRoute from "@image-gen/testing/FakeRoute"
 import * as FakeServer from "@image-gen/testing/FakeServer"
@@ -23,7 +24,6 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Zlib from "node:zlib"
 import { presetSizes } from "./internal/wire.js"
 
 /**
@@ -262,49 +262,14 @@ export const unauthorized: Fault.Fault = Fault.status(401, { body: { detail: "In
 
 const defaultScenario: Scenario = { queuePositions: [1, 0], logs: ["Loading model", "Generating: 100%"] }
 
-// --- PNG rendering (solid colour, real bytes of the reported size) -------------------------------
-
-const crcTable = Array.from({ length: 256 }, (_, n) => {
-  let c = n
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-  return c >>> 0
-})
-const crc32 = (bytes: Uint8Array) => {
-  let c = 0xffffffff
-  for (const b of bytes) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8)
-  return (c ^ 0xffffffff) >>> 0
-}
-const chunk = (type: string, data: Uint8Array) => {
-  const out = Buffer.alloc(12 + data.length)
-  out.writeUInt32BE(data.length, 0)
-  out.write(type, 4, "latin1")
-  Buffer.from(data).copy(out, 8)
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length)
-  return out
-}
-
 /**
  * A solid-colour PNG of the given size.
  *
  * @since 0.1.0
  * @category Rendering
  */
-export const renderPng = (width: number, height: number, rgb: readonly [number, number, number]): Uint8Array => {
-  const row = Buffer.alloc(1 + width * 3)
-  for (let x = 0; x < width; x++) row.set(rgb, 1 + x * 3)
-  const raw = Buffer.alloc(row.length * height)
-  for (let y = 0; y < height; y++) row.copy(raw, y * row.length)
-  const ihdr = Buffer.alloc(13)
-  ihdr.writeUInt32BE(width, 0)
-  ihdr.writeUInt32BE(height, 4)
-  ihdr.set([8, 2, 0, 0, 0], 8)
-  return Uint8Array.from(Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", Zlib.deflateSync(raw)),
-    chunk("IEND", new Uint8Array(0))
-  ]))
-}
+export const renderPng = (width: number, height: number, rgb: readonly [number, number, number]): Uint8Array =>
+  FakeImage.png(width, height, rgb)
 
 // --- helpers --------------------------------------------------------------------------------------
 

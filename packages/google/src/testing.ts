@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { FakeResponse, FakeRoute, FakeServer } from "@image-gen/testing"
+import { FakeImage, FakeResponse, FakeRoute, FakeServer } from "@image-gen/testing"
 import type { FakeRequest, Fault } from "@image-gen/testing"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -17,7 +17,6 @@ import * as Encoding from "effect/Encoding"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
-import * as Zlib from "node:zlib"
 
 // ---------------------------------------------------------------------------------------------------------
 // Options and service
@@ -284,88 +283,21 @@ export const replies = {
 // Images
 // ---------------------------------------------------------------------------------------------------------
 
-const crcTable = Array.from({ length: 256 }, (_, n) => {
-  let c = n
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-  return c >>> 0
-})
-const crc32 = (bytes: Uint8Array) => {
-  let c = 0xffffffff
-  for (const b of bytes) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8)
-  return (c ^ 0xffffffff) >>> 0
-}
-const chunk = (type: string, data: Uint8Array) => {
-  const out = Buffer.alloc(12 + data.length)
-  out.writeUInt32BE(data.length, 0)
-  out.write(type, 4, "latin1")
-  Buffer.from(data).copy(out, 8)
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length)
-  return out
-}
-
-const pngCache = new Map<string, Uint8Array>()
-
 /**
- * A valid 1-bit grayscale PNG of the given size (small, whatever the size).
+ * A valid greyscale PNG of the given size.
  *
  * @since 0.1.0
  * @category Images
  */
-export const png = (width: number, height: number): Uint8Array => {
-  const key = `${width}x${height}`
-  const cached = pngCache.get(key)
-  if (cached !== undefined) return cached
-  const ihdr = Buffer.alloc(13)
-  ihdr.writeUInt32BE(width, 0)
-  ihdr.writeUInt32BE(height, 4)
-  ihdr[8] = 1 // bit depth
-  ihdr[9] = 0 // grayscale
-  const row = 1 + Math.ceil(width / 8)
-  const raw = Buffer.alloc(row * height) // filter 0, all black
-  const bytes = Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", Zlib.deflateSync(raw)),
-    chunk("IEND", new Uint8Array(0))
-  ])
-  const result = new Uint8Array(bytes)
-  pngCache.set(key, result)
-  return result
-}
+export const png = (width: number, height: number): Uint8Array => FakeImage.png(width, height, 0)
 
 /**
- * A header-only JPEG (SOI, SOF0 with the size, EOI): enough for clients that read the size, not an
- * image a decoder can render.
+ * A real JPEG of the given size.
  *
  * @since 0.1.0
  * @category Images
  */
-export const jpegStub = (width: number, height: number): Uint8Array =>
-  new Uint8Array([
-    0xff,
-    0xd8,
-    0xff,
-    0xc0,
-    0x00,
-    0x11,
-    0x08,
-    height >> 8,
-    height & 0xff,
-    width >> 8,
-    width & 0xff,
-    0x03,
-    0x01,
-    0x22,
-    0x00,
-    0x02,
-    0x11,
-    0x01,
-    0x03,
-    0x11,
-    0x01,
-    0xff,
-    0xd9
-  ])
+export const jpegStub = (width: number, height: number): Uint8Array => FakeImage.jpegImage(width, height, 0)
 
 const geminiBase: Readonly<Record<string, readonly [number, number]>> = {
   "1:1": [1024, 1024],

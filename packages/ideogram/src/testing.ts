@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { FakeResponse, FakeRoute, FakeServer } from "@image-gen/testing"
+import { FakeImage, FakeResponse, FakeRoute, FakeServer } from "@image-gen/testing"
 import type { FakeRequest } from "@image-gen/testing"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -19,7 +19,6 @@ import * as ParseResult from "effect/ParseResult"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import * as Zlib from "node:zlib"
 import catalogData from "./catalog.json" with { type: "json" }
 
 const resolutions = catalogData.models[0]!.capabilities.sizes
@@ -193,46 +192,13 @@ export class FakeIdeogram extends Context.Tag("@image-gen/ideogram/FakeIdeogram"
 export const priceOf = (speed: string | undefined): number =>
   speed === "TURBO" ? 0.03 : speed === "QUALITY" ? 0.09 : speed === "FLASH" ? 0.015 : 0.06
 
-const crcTable = Array.from({ length: 256 }, (_, n) => {
-  let c = n
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-  return c >>> 0
-})
-const crc32 = (bytes: Uint8Array) => {
-  let c = 0xffffffff
-  for (const b of bytes) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8)
-  return (c ^ 0xffffffff) >>> 0
-}
-
 /**
- * A real PNG of the given size filled with one grey level.
+ * A solid grey PNG of the given size.
  *
  * @since 0.1.0
- * @category Utils
+ * @category Images
  */
-export const png = (width: number, height: number, grey = 128): Uint8Array => {
-  const row = Buffer.alloc(1 + width * 3, grey)
-  row[0] = 0
-  const chunk = (type: string, data: Buffer) => {
-    const head = Buffer.alloc(8)
-    head.writeUInt32BE(data.length, 0)
-    head.write(type, 4, "latin1")
-    const crc = Buffer.alloc(4)
-    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0)
-    return Buffer.concat([head, data, crc])
-  }
-  const ihdr = Buffer.alloc(13)
-  ihdr.writeUInt32BE(width, 0)
-  ihdr.writeUInt32BE(height, 4)
-  ihdr[8] = 8
-  ihdr[9] = 2
-  return new Uint8Array(Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", Zlib.deflateSync(Buffer.concat(Array.from({ length: height }, () => row)))),
-    chunk("IEND", Buffer.alloc(0))
-  ]))
-}
+export const png = (width: number, height: number, grey = 128): Uint8Array => FakeImage.png(width, height, grey)
 
 const resolutionOf = (ratio: string | undefined): string => {
   if (ratio === undefined) return "1024x1024"

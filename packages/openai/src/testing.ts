@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import * as FakeImage from "@image-gen/testing/FakeImage"
 import * as FakeRequest from "@image-gen/testing/FakeRequest"
 import * as FakeResponse from "@image-gen/testing/FakeResponse"
 import * as FakeRoute from "@image-gen/testing/FakeRoute"
@@ -16,7 +17,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
-import { deflateSync } from "node:zlib"
 
 /**
  * @since 0.1.0
@@ -67,58 +67,14 @@ export class FakeOpenAi extends Context.Tag("@image-gen/openai/testing/FakeOpenA
 // Images
 // ---------------------------------------------------------------------------------------------------------
 
-const crcTable = Array.from({ length: 256 }, (_, n) => {
-  let c = n
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-  return c >>> 0
-})
-
-const crc32 = (bytes: Uint8Array) => {
-  let c = 0xffffffff
-  for (const b of bytes) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8)
-  return (c ^ 0xffffffff) >>> 0
-}
-
-const chunk = (type: string, data: Uint8Array) => {
-  const out = Buffer.alloc(12 + data.length)
-  out.writeUInt32BE(data.length, 0)
-  out.write(type, 4, "latin1")
-  Buffer.from(data).copy(out, 8)
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length)
-  return out
-}
-
-const pngCache = new Map<string, Uint8Array>()
-
 /**
- * A solid-colour PNG of the given size (real, decodable bytes).
+ * A solid-colour PNG of the given size.
  *
  * @since 0.1.0
  * @category Images
  */
-export const png = (width: number, height: number, rgb: readonly [number, number, number] = [200, 80, 40]) => {
-  const key = `${width}x${height}:${rgb.join(",")}`
-  const hit = pngCache.get(key)
-  if (hit !== undefined) return hit
-  const header = Buffer.alloc(13)
-  header.writeUInt32BE(width, 0)
-  header.writeUInt32BE(height, 4)
-  header[8] = 8
-  header[9] = 2
-  const row = Buffer.alloc(1 + width * 3)
-  for (let x = 0; x < width; x++) row.set(rgb, 1 + x * 3)
-  const raw = Buffer.alloc(row.length * height)
-  for (let y = 0; y < height; y++) row.copy(raw, y * row.length)
-  const bytes = new Uint8Array(Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", header),
-    chunk("IDAT", deflateSync(raw)),
-    chunk("IEND", new Uint8Array(0))
-  ]))
-  if (pngCache.size > 32) pngCache.clear()
-  pngCache.set(key, bytes)
-  return bytes
-}
+export const png = (width: number, height: number, rgb: readonly [number, number, number] = [200, 80, 40]) =>
+  FakeImage.png(width, height, rgb)
 
 // A 1x1 JPEG and a 1x1 lossless WebP.
 const jpeg1x1 = Buffer.from(

@@ -1,6 +1,11 @@
 /**
  * @since 0.1.0
  */
+export * as FakeImage from "./FakeImage.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as FakeRequest from "./FakeRequest.js"
 
 /**
