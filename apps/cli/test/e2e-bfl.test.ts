@@ -227,6 +227,22 @@ describe("image-gen generate with bfl (e2e)", () => {
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
 
+  it.scopedLive("BFL_DEADLINE bounds a job that never finishes: exit 1 naming the deadline, submitted once", () =>
+    Effect.gen(function*() {
+      const bfl = yield* FakeBfl.make({ apiKey: key })
+      yield* bfl.enqueue(Array.from({ length: 500 }, () => ({ status: "Pending" as const, progress: 0.1 })))
+      const cwd = yield* tempDir
+      const run = yield* runConfigured(["generate", "-p", "a cat", "-m", "bfl", "-o", "x.png"], {
+        cwd,
+        env: envOf(bfl, { BFL_DEADLINE: "400 millis" })
+      })
+      assert.strictEqual(run.code, 1, run.stderr.join("\n"))
+      assert.strictEqual(run.stderr.length, 1)
+      assert.include(run.stderr[0]!, "job not finished within 400ms")
+      assert.strictEqual(yield* bfl.server.count(filters.submit), 1)
+      assert.deepStrictEqual(yield* listDir(cwd), [])
+    }))
+
   it.scopedLive("a wrong key exits 1 with one line naming BFL_API_KEY", () =>
     Effect.gen(function*() {
       const bfl = yield* FakeBfl.make({ apiKey: key })

@@ -18,6 +18,7 @@ import { GeneratedImage } from "@image-gen/core/ImageResult"
 import type { ProviderResult } from "@image-gen/core/ImageResult"
 import * as Polling from "@image-gen/core/Polling"
 import type * as Retry from "@image-gen/core/Retry"
+import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -25,6 +26,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -510,4 +512,12 @@ export const layer = (
 export const layerConfig = (
   options: BflClient.ConfigOptions & Options = {}
 ): Layer.Layer<ImageProvider.ImageProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  layerWithClient(options).pipe(Layer.provide(BflClient.layerConfig(options)))
+  Layer.unwrapEffect(
+    Effect.map(Config.option(Config.duration("BFL_DEADLINE")), (deadline) => {
+      // The env var sets the deadline unless the caller gave one.
+      const withDeadline = options.deadline === undefined && Option.isSome(deadline)
+        ? { ...options, deadline: deadline.value }
+        : options
+      return layerWithClient(withDeadline).pipe(Layer.provide(BflClient.layerConfig(options)))
+    })
+  )

@@ -15,12 +15,14 @@ import { GeneratedImage } from "@image-gen/core/ImageResult"
 import type { ProviderResult } from "@image-gen/core/ImageResult"
 import * as Polling from "@image-gen/core/Polling"
 import type * as Retry from "@image-gen/core/Retry"
+import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import catalogData from "./catalog.json" with { type: "json" }
 import * as Profiles from "./internal/profiles.js"
@@ -575,4 +577,12 @@ export const layer = (
 export const layerConfig = (
   options: Options & ReplicateClient.ConfigOptions = {}
 ): Layer.Layer<ImageProvider.ImageProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  layerFromClient(options).pipe(Layer.provide(ReplicateClient.layerConfig(options)))
+  Layer.unwrapEffect(
+    Effect.map(Config.option(Config.duration("REPLICATE_DEADLINE")), (deadline) => {
+      // The env var sets the deadline unless the caller gave one.
+      const withDeadline = options.deadline === undefined && Option.isSome(deadline)
+        ? { ...options, deadline: deadline.value }
+        : options
+      return layerFromClient(withDeadline).pipe(Layer.provide(ReplicateClient.layerConfig(options)))
+    })
+  )
