@@ -210,19 +210,15 @@ export const run = (
     const options: ImageGen.GenerateOptions = Option.isSome(output) ? { output: output.value } : { download: true }
 
     // Pre-flight: decode, resolve, validate against the catalog, check the output path. No network.
-    // Without --format, `-o x.png` asks for png when the model offers it, so the file holds what its name says.
+    // Without --format, `-o x.png` asks for png when the catalog says every model of the chain offers it,
+    // so the file holds what its name says; models the catalog does not know get no format they may refuse.
     const inferred = Option.isNone(flags.format) ? Option.flatMap(output, formatOfPath) : Option.none()
-    const plan = yield* Option.match(inferred, {
-      onNone: () => gen.plan(request, options),
-      onSome: (outputFormat) =>
-        gen.plan(new ImageRequest.ImageRequest({ ...request, outputFormat }), options).pipe(
-          Effect.catchIf(
-            (e) => e._tag === "UnsupportedCapability" && e.capability === "output format",
-            () => gen.plan(request, options)
-          )
-        )
-    })
-    if (Option.isNone(output)) yield* ImageFiles.checkWritable(`${stem}.png`)
+    const planned = yield* gen.plan(request, options)
+    const offered = (format: ImageRequest.OutputFormat) =>
+      planned.targets.every((target) => target.entry?.capabilities.outputFormats?.includes(format) === true)
+    const plan = Option.isSome(inferred) && offered(inferred.value)
+      ? yield* gen.plan(new ImageRequest.ImageRequest({ ...request, outputFormat: inferred.value }), options)
+      : planned
     yield* Effect.forEach(plan.warnings, (warning) => Console.error(`note: ${warning}`), { discard: true })
     if (chosen?.keyless !== undefined) {
       const target = plan.targets[0]!

@@ -243,7 +243,7 @@ describe("image-gen generate with Recraft", () => {
         [["-m", "recraft:recraftv4_1", "--aspect-ratio", "21:9"], "aspect ratio 21:9 is not supported"],
         [["-m", "recraft:recraftv4_1", "--size", "1000x1000"], "size 1000x1000 is not supported"],
         [["-m", "recraft:recraftv4_1", "--format", "jpeg"], "output format jpeg is not supported"],
-        [["-m", "recraft:recraftv4_1_vector", "--format", "png"], "use one of svg"],
+        [["-m", "recraft:recraftv4_1_vector", "--format", "png"], "use svg"],
         [["-m", "recraft:recraftv4_1", "--negative-prompt", "fog"], "negative prompt"],
         [["-m", "recraft:recraftv4_1", "--image", "in.png", "--size", "1024x1024"], "size with an input image"],
         [["-m", "recraft:recraftv4_1", "--mask", "in.png"], "mask"]

@@ -13,7 +13,7 @@ const badInput: ReadonlyArray<readonly [ReadonlyArray<string>, string | RegExp]>
   [["generate", "-p", "x", "-m", "local", "--fallback", "nope:x"], /unknown provider "nope"/],
   [
     ["generate", "-p", "x", "--size", "5000x5000"],
-    "size 5000x5000 is not supported; use one of sides of at most 4096px"
+    "size 5000x5000 is not supported; use sides of at most 4096px"
   ],
   [["generate", "-p", "x", "--size", "big"], "image-gen: invalid request: size must be WIDTHxHEIGHT in pixels"],
   [["generate", "-p", "x", "--format", "svg"], "output format svg is not supported; use one of png, jpeg, webp"],

@@ -34,6 +34,18 @@ describe("image-gen generate", () => {
       assert.strictEqual(result.progress, "", "no progress when stderr is not a terminal")
     }))
 
+  it.scopedLive("-o x.jpg without --format asks for the format its extension names", () =>
+    Effect.gen(function*() {
+      const cwd = yield* tempDir
+      const result = yield* runCli(["generate", "-p", "a red boat", "-m", "local", "--size", "96x64", "-o", "x.jpg"], {
+        cwd
+      })
+      assert.strictEqual(result.code, 0, result.stderr.join("\n"))
+      const bytes = yield* readFile(join(cwd, "x.jpg"))
+      assert.deepStrictEqual(Array.from(bytes.subarray(0, 3)), [0xff, 0xd8, 0xff])
+      assert.strictEqual(result.stdout[0], "wrote x.jpg (96x64 image/jpeg)")
+    }))
+
   it.scopedLive("--json prints one object with the result", () =>
     Effect.gen(function*() {
       const cwd = yield* tempDir

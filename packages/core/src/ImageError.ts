@@ -217,6 +217,8 @@ export class UnsupportedCapability
   override get message(): string {
     const supported = this.supported === undefined || this.supported.length === 0
       ? " is not supported"
+      : this.supported.length === 1
+      ? ` is not supported; use ${this.supported[0]}`
       : ` is not supported; use one of ${this.supported.join(", ")}`
     const requested = this.requested === "" ? "" : ` ${this.requested}`
     return `${where(this)}${this.capability}${requested}${supported}.`
