@@ -54,7 +54,7 @@ describe("FalProvider.layerConfig", () => {
       const config = yield* FalClient.config().pipe(
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
       )
-      assert.strictEqual(config.queueUrl, "https://queue.fal.run")
+      assert.strictEqual(config.queueUrl, "https://queue.fal.run") // the documented default, not called
       assert.strictEqual(config.restUrl, "https://rest.fal.ai")
       assert.isUndefined(config.apiKey)
     }))

@@ -1,10 +1,11 @@
 /**
  * Contract tests: the official `@fal-ai/client` (1.10.1) against the fake. Its hosts are hard-coded
- * (`https://queue.fal.run`, `https://rest.fal.ai`), so its `fetch` option rewrites them to the fake.
+ * (the default queue and storage hosts), so its `fetch` option rewrites them to the fake.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ApiError, createFalClient, ValidationError } from "@fal-ai/client"
 import type { QueueStatus } from "@fal-ai/client"
+import { FalClient } from "@image-gen/fal"
 import * as FakeFal from "@image-gen/fal/testing"
 import * as Effect from "effect/Effect"
 import { setup } from "./utils.js"
@@ -15,8 +16,8 @@ const sdkFor = (fake: FakeFal.Service, credentials = "dummy-key") =>
     fetch: (input, init) => {
       const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url
       const rewritten = url
-        .replace("https://queue.fal.run", fake.queueUrl)
-        .replace("https://rest.fal.ai", fake.restUrl)
+        .replace(FalClient.defaultQueueUrl, fake.queueUrl)
+        .replace(FalClient.defaultRestUrl, fake.restUrl)
       if (!rewritten.startsWith("http://127.0.0.1:")) {
         return Promise.reject(new Error(`contract test must stay on loopback, got ${url}`))
       }
