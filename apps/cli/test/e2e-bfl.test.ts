@@ -12,6 +12,7 @@ import * as FakeBfl from "@image-gen/bfl/testing"
 import * as Fault from "@image-gen/testing/Fault"
 import * as Effect from "effect/Effect"
 import { join } from "node:path"
+import { assertOneErrorLine, assertRefusedBeforeAnyRequest, assertRetriedAfterWait } from "./utils/harness.js"
 import { listDir, pngSize, readFile, runConfigured, tempDir, writeFile } from "./utils/harness.js"
 
 const key = "bfl-e2e-key"
@@ -149,10 +150,11 @@ describe("image-gen generate with bfl (e2e)", () => {
           env: envOf(bfl)
         }
       )
-      assert.strictEqual(run.code, 3, run.stderr.join("\n"))
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: bfl:flux-2-pro: content blocked .*Request Moderated/)
-      assert.deepStrictEqual(run.stdout, [])
+      assertOneErrorLine(run, {
+        code: 3,
+        emptyStdout: true,
+        match: /^image-gen: bfl:flux-2-pro: content blocked .*Request Moderated/
+      })
       assert.deepStrictEqual(yield* listDir(cwd), [])
       assert.strictEqual(yield* bfl.server.count(filters.submit), 1, "a block is never retried")
     }))
@@ -164,16 +166,12 @@ describe("image-gen generate with bfl (e2e)", () => {
         Fault.rateLimited({ retryAfterSeconds: 1, body: { detail: "Rate limit exceeded" } })
       ])
       const cwd = yield* tempDir
-      const started = Date.now()
       const run = yield* runConfigured(["generate", "-p", "a cat", "-m", "bfl", "-o", "x.png", "--json"], {
         cwd,
         env: envOf(bfl)
       })
-      assert.strictEqual(run.code, 0, run.stderr.join("\n"))
-      assert.isAtLeast(Date.now() - started, 900, "waited for Retry-After")
-      assert.strictEqual(yield* bfl.server.count(filters.submit), 2)
+      assertRetriedAfterWait(run, yield* bfl.server.count(filters.submit))
       assert.strictEqual((yield* bfl.tasks).length, 1, "the rejected submission created no task")
-      assert.strictEqual(JSON.parse(run.stdout[0]!).attempts, 2)
     }))
 
   it.scopedLive("a status poll failing once with 503 is retried alone: exit 0, one submission", () =>
@@ -220,9 +218,7 @@ describe("image-gen generate with bfl (e2e)", () => {
         cwd,
         env: envOf(bfl)
       })
-      assert.strictEqual(run.code, 1, run.stderr.join("\n"))
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: bfl:flux-2-pro: .*the job vanished/)
+      assertOneErrorLine(run, { code: 1, match: /^image-gen: bfl:flux-2-pro: .*the job vanished/ })
       assert.strictEqual(yield* bfl.server.count(filters.submit), 1, "a failed job is not submitted again")
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
@@ -236,9 +232,7 @@ describe("image-gen generate with bfl (e2e)", () => {
         cwd,
         env: envOf(bfl, { BFL_DEADLINE: "400 millis" })
       })
-      assert.strictEqual(run.code, 1, run.stderr.join("\n"))
-      assert.strictEqual(run.stderr.length, 1)
-      assert.include(run.stderr[0]!, "job not finished within 400ms")
+      assertOneErrorLine(run, { code: 1, includes: ["job not finished within 400ms"] })
       assert.strictEqual(yield* bfl.server.count(filters.submit), 1)
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
@@ -251,9 +245,7 @@ describe("image-gen generate with bfl (e2e)", () => {
         cwd,
         env: envOf(bfl, { BFL_API_KEY: "wrong-key" })
       })
-      assert.strictEqual(run.code, 1)
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: .*authentication failed.*BFL_API_KEY/)
+      assertOneErrorLine(run, { code: 1, match: /^image-gen: .*authentication failed.*BFL_API_KEY/ })
       assert.strictEqual(yield* bfl.server.count(filters.submit), 1, "an auth error is not retried")
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
@@ -268,17 +260,14 @@ describe("image-gen generate with bfl (e2e)", () => {
         [["-m", "bfl", "--negative-prompt", "blur"], "negative prompt"],
         [["-m", "bfl:flux-1.1-pro", "--size", "2000x2000"], "size 2000x2000"]
       ]
-      for (const [args, mention] of cases) {
-        const run = yield* runConfigured(["generate", "-p", "a cat", ...args, "-o", "x.png"], {
-          cwd,
-          env: envOf(bfl)
-        })
-        assert.strictEqual(run.code, 2, `${args.join(" ")}: ${run.stderr.join("\n")}`)
-        assert.strictEqual(run.stderr.length, 1, args.join(" "))
-        assert.include(run.stderr[0]!, mention)
-        assert.include(run.stderr[0]!, "not supported")
-      }
-      assert.strictEqual(yield* bfl.server.count(), 0)
-      assert.deepStrictEqual(yield* listDir(cwd), [])
+      yield* assertRefusedBeforeAnyRequest({
+        cases,
+        prompt: "a cat",
+        cwd,
+        env: envOf(bfl),
+        requestCount: bfl.server.count(),
+        alsoIncludes: ["not supported"],
+        files: []
+      })
     }))
 })

@@ -6,6 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as FakeFal from "@image-gen/fal/testing"
 import * as Effect from "effect/Effect"
 import { join } from "node:path"
+import { assertOneErrorLine, assertRefusedBeforeAnyRequest, assertRetriedAfterWait } from "./utils/harness.js"
 import { listDir, pngSize, readFile, runConfigured, tempDir, writeFile } from "./utils/harness.js"
 
 const key = "fal-e2e-key"
@@ -133,10 +134,7 @@ describe("image-gen generate with fal (e2e)", () => {
         cwd,
         env: envOf(fal)
       })
-      assert.strictEqual(run.code, 3, run.stderr.join("\n"))
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: .*content blocked/)
-      assert.deepStrictEqual(run.stdout, [])
+      assertOneErrorLine(run, { code: 3, emptyStdout: true, match: /^image-gen: .*content blocked/ })
       assert.deepStrictEqual(yield* listDir(cwd), [])
       assert.strictEqual(yield* fal.server.count(FakeFal.filters.submit), 1, "a block is never retried")
     }))
@@ -150,9 +148,7 @@ describe("image-gen generate with fal (e2e)", () => {
         cwd,
         env: envOf(fal)
       })
-      assert.strictEqual(run.code, 3, run.stderr.join("\n"))
-      assert.strictEqual(run.stderr.length, 1)
-      assert.include(run.stderr[0]!, "has_nsfw_concepts")
+      assertOneErrorLine(run, { code: 3, includes: ["has_nsfw_concepts"] })
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
 
@@ -161,15 +157,11 @@ describe("image-gen generate with fal (e2e)", () => {
       const fal = yield* FakeFal.make({ apiKey: key })
       yield* fal.server.script(FakeFal.filters.submit, [FakeFal.rateLimited(1)])
       const cwd = yield* tempDir
-      const started = Date.now()
       const run = yield* runConfigured(["generate", "-p", "a cat", "-m", "fal:flux", "-o", "x.png", "--json"], {
         cwd,
         env: envOf(fal)
       })
-      assert.strictEqual(run.code, 0, run.stderr.join("\n"))
-      assert.isAtLeast(Date.now() - started, 900, "waited for Retry-After")
-      assert.strictEqual(yield* fal.server.count(FakeFal.filters.submit), 2)
-      assert.strictEqual(JSON.parse(run.stdout[0]!).attempts, 2)
+      assertRetriedAfterWait(run, yield* fal.server.count(FakeFal.filters.submit))
     }))
 
   it.scopedLive("a status poll failing once with 503 is retried alone: exit 0, one submission", () =>
@@ -216,9 +208,7 @@ describe("image-gen generate with fal (e2e)", () => {
         cwd,
         env: envOf(fal, { FAL_DEADLINE: "300 millis" })
       })
-      assert.strictEqual(run.code, 1, run.stderr.join("\n"))
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: .*job not finished within 300ms, last status Queued/)
+      assertOneErrorLine(run, { code: 1, match: /^image-gen: .*job not finished within 300ms, last status Queued/ })
       assert.strictEqual(yield* fal.server.count(FakeFal.filters.submit), 1, "a deadline is not retried")
       assert.strictEqual(yield* fal.server.count(FakeFal.filters.cancel), 1)
       assert.isTrue((yield* fal.jobs)[0]!.cancelled)
@@ -233,9 +223,7 @@ describe("image-gen generate with fal (e2e)", () => {
         cwd,
         env: envOf(fal, { FAL_KEY: "wrong-key" })
       })
-      assert.strictEqual(run.code, 1)
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: .*authentication failed.*FAL_KEY/)
+      assertOneErrorLine(run, { code: 1, match: /^image-gen: .*authentication failed.*FAL_KEY/ })
       assert.strictEqual(yield* fal.server.count(FakeFal.filters.submit), 1, "an auth error is not retried")
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
@@ -251,17 +239,14 @@ describe("image-gen generate with fal (e2e)", () => {
         [["-m", "fal:flux", "--format", "webp"], "output format webp"]
       ]
       yield* writeFile(join(cwd, "in.png"), FakeFal.renderPng(8, 8, [0, 0, 0]))
-      for (const [args, mention] of cases) {
-        const run = yield* runConfigured(["generate", "-p", "a cat", ...args, "-o", "x.png"], {
-          cwd,
-          env: envOf(fal)
-        })
-        assert.strictEqual(run.code, 2, `${args.join(" ")}: ${run.stderr.join("\n")}`)
-        assert.strictEqual(run.stderr.length, 1, args.join(" "))
-        assert.include(run.stderr[0]!, mention)
-        assert.include(run.stderr[0]!, "not supported")
-      }
-      assert.strictEqual(yield* fal.server.count(), 0)
-      assert.deepStrictEqual(yield* listDir(cwd), ["in.png"])
+      yield* assertRefusedBeforeAnyRequest({
+        cases,
+        prompt: "a cat",
+        cwd,
+        env: envOf(fal),
+        requestCount: fal.server.count(),
+        alsoIncludes: ["not supported"],
+        files: ["in.png"]
+      })
     }))
 })

@@ -9,6 +9,7 @@ import type { FakeRequest } from "@image-gen/testing"
 import * as Effect from "effect/Effect"
 import * as Encoding from "effect/Encoding"
 import { join } from "node:path"
+import { assertOneErrorLine, assertRefusedBeforeAnyRequest, assertRetriedAfterWait } from "./utils/harness.js"
 import { listDir, pngSize, readFile, runConfigured, tempDir, writeFile } from "./utils/harness.js"
 
 const vertexKey = "test-vertex-key"
@@ -172,11 +173,12 @@ describe("image-gen generate with google (Vertex AI, e2e)", () => {
         ["generate", "-p", "something unsafe", "-m", "google:nb2", "-o", "x.png"],
         { cwd, env: vertexEnv(fake) }
       )
-      assert.strictEqual(run.code, 3, run.stderr.join("\n"))
-      assert.deepStrictEqual(run.stdout, [])
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: google:gemini-3\.1-flash-image: content blocked/)
-      assert.include(run.stderr[0]!, "PROHIBITED_CONTENT")
+      assertOneErrorLine(run, {
+        code: 3,
+        emptyStdout: true,
+        match: /^image-gen: google:gemini-3\.1-flash-image: content blocked/,
+        includes: ["PROHIBITED_CONTENT"]
+      })
       assert.strictEqual(yield* fake.server.count(), 1)
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
@@ -203,15 +205,11 @@ describe("image-gen generate with google (Vertex AI, e2e)", () => {
       const fake = yield* FakeGoogle.make()
       yield* FakeGoogle.scriptGenerateContent(fake, [FakeGoogle.replies.rateLimited({ retryAfterSeconds: 1 })])
       const cwd = yield* tempDir
-      const started = Date.now()
       const run = yield* runConfigured(
         ["generate", "-p", "a boat", "-m", "google:nb2", "-o", "boat.png", "--json"],
         { cwd, env: vertexEnv(fake) }
       )
-      assert.strictEqual(run.code, 0, run.stderr.join("\n"))
-      assert.strictEqual(yield* fake.server.count(FakeGoogle.generateContentRequests), 2)
-      assert.strictEqual(JSON.parse(run.stdout[0]!).attempts, 2)
-      assert.isAtLeast(Date.now() - started, 900, "waited for Retry-After")
+      assertRetriedAfterWait(run, yield* fake.server.count(FakeGoogle.generateContentRequests))
       assert.deepStrictEqual(yield* listDir(cwd), ["boat.png"])
     }))
 
@@ -223,12 +221,13 @@ describe("image-gen generate with google (Vertex AI, e2e)", () => {
         ["generate", "-p", "a boat", "-m", "google:nb2", "-o", "x.png"],
         { cwd, env: vertexEnv(fake, { GOOGLE_VERTEX_API_KEY: "wrong-vertex-key" }) }
       )
-      assert.strictEqual(run.code, 1, run.stderr.join("\n"))
-      assert.deepStrictEqual(run.stdout, [])
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: /)
-      assert.include(run.stderr[0]!, "GOOGLE_VERTEX_API_KEY")
-      assert.notInclude(run.stderr[0]!, "wrong-vertex-key")
+      assertOneErrorLine(run, {
+        code: 1,
+        emptyStdout: true,
+        match: /^image-gen: /,
+        includes: ["GOOGLE_VERTEX_API_KEY"],
+        excludes: ["wrong-vertex-key"]
+      })
       assert.strictEqual(yield* fake.server.count(), 1, "an auth error is not retried")
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
@@ -247,15 +246,15 @@ describe("image-gen generate with google (Vertex AI, e2e)", () => {
         [["-m", "google:imagen4", "--resolution", "4K"], "4K"],
         [["-m", "google:imagen4", "--image", "in.png"], "input images"]
       ]
-      for (const [args, mention] of cases) {
-        const run = yield* runConfigured(["generate", "-p", "x", ...args, "-o", "x.png"], { cwd, env: vertexEnv(fake) })
-        assert.strictEqual(run.code, 2, `${args.join(" ")}: ${run.stderr.join("\n")}`)
-        assert.strictEqual(run.stderr.length, 1, args.join(" "))
-        assert.include(run.stderr[0]!, mention, args.join(" "))
-        assert.deepStrictEqual(run.stdout, [])
-      }
-      assert.strictEqual(yield* fake.server.count(), 0)
-      assert.deepStrictEqual(yield* listDir(cwd), ["in.png"])
+      yield* assertRefusedBeforeAnyRequest({
+        cases,
+        prompt: "x",
+        cwd,
+        env: vertexEnv(fake),
+        requestCount: fake.server.count(),
+        emptyStdout: true,
+        files: ["in.png"]
+      })
     }))
 })
 
@@ -351,10 +350,11 @@ describe("image-gen generate with google-studio (AI Studio, e2e)", () => {
         ["generate", "-p", "a portrait", "-m", "google-studio:nb2", "-o", "x.png"],
         { cwd, env: studioEnv(fake) }
       )
-      assert.strictEqual(run.code, 3, run.stderr.join("\n"))
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: google-studio:gemini-3\.1-flash-image: content blocked/)
-      assert.include(run.stderr[0]!, "IMAGE_SAFETY")
+      assertOneErrorLine(run, {
+        code: 3,
+        match: /^image-gen: google-studio:gemini-3\.1-flash-image: content blocked/,
+        includes: ["IMAGE_SAFETY"]
+      })
       assert.strictEqual(yield* fake.server.count(), 1)
     }))
 
@@ -380,10 +380,7 @@ describe("image-gen generate with google-studio (AI Studio, e2e)", () => {
         ["generate", "-p", "a boat", "-m", "google-studio:nb2", "-o", "x.png"],
         { cwd, env: studioEnv(fake, { GOOGLE_GEMINI_API_KEY: "wrong-gemini-key" }) }
       )
-      assert.strictEqual(run.code, 1, run.stderr.join("\n"))
-      assert.strictEqual(run.stderr.length, 1)
-      assert.include(run.stderr[0]!, "GOOGLE_GEMINI_API_KEY")
-      assert.notInclude(run.stderr[0]!, "wrong-gemini-key")
+      assertOneErrorLine(run, { code: 1, includes: ["GOOGLE_GEMINI_API_KEY"], excludes: ["wrong-gemini-key"] })
       assert.strictEqual(yield* fake.server.count(), 1)
     }))
 
@@ -396,12 +393,12 @@ describe("image-gen generate with google-studio (AI Studio, e2e)", () => {
         [["-m", "google-studio:nb2", "--aspect-ratio", "2:1"], "2:1"],
         [["-m", "google-studio:nano-banana", "--resolution", "2K"], "2K"]
       ]
-      for (const [args, mention] of cases) {
-        const run = yield* runConfigured(["generate", "-p", "x", ...args, "-o", "x.png"], { cwd, env: studioEnv(fake) })
-        assert.strictEqual(run.code, 2, `${args.join(" ")}: ${run.stderr.join("\n")}`)
-        assert.strictEqual(run.stderr.length, 1, args.join(" "))
-        assert.include(run.stderr[0]!, mention, args.join(" "))
-      }
-      assert.strictEqual(yield* fake.server.count(), 0)
+      yield* assertRefusedBeforeAnyRequest({
+        cases,
+        prompt: "x",
+        cwd,
+        env: studioEnv(fake),
+        requestCount: fake.server.count()
+      })
     }))
 })

@@ -7,6 +7,7 @@ import * as FakeIdeogram from "@image-gen/ideogram/testing"
 import { Fault } from "@image-gen/testing"
 import * as Effect from "effect/Effect"
 import { join } from "node:path"
+import { assertOneErrorLine, assertRefusedBeforeAnyRequest, assertRetriedAfterWait } from "./utils/harness.js"
 import { listDir, pngSize, readFile, runConfigured, tempDir, writeFile } from "./utils/harness.js"
 
 const env = (fake: FakeIdeogram.Service, key: string = fake.apiKey) => ({
@@ -155,10 +156,11 @@ describe("image-gen generate with Ideogram", () => {
         ["generate", "-p", "something forbidden", "-m", "ideogram:ideogram-v3", "-o", "x.png"],
         { cwd, env: env(fake) }
       )
-      assert.strictEqual(run.code, 3, run.stderr.join("\n"))
-      assert.deepStrictEqual(run.stdout, [])
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: ideogram:ideogram-v3: content blocked/)
+      assertOneErrorLine(run, {
+        code: 3,
+        emptyStdout: true,
+        match: /^image-gen: ideogram:ideogram-v3: content blocked/
+      })
       assert.strictEqual(yield* fake.server.count(route("generate")), 1)
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
@@ -171,10 +173,7 @@ describe("image-gen generate with Ideogram", () => {
         ["generate", "-p", "unsafe-output", "-m", "ideogram:ideogram-v3", "-n", "2", "-o", "x.png"],
         { cwd, env: env(fake) }
       )
-      assert.strictEqual(run.code, 3, run.stderr.join("\n"))
-      assert.strictEqual(run.stderr.length, 1)
-      assert.include(run.stderr[0]!, "content blocked")
-      assert.include(run.stderr[0]!, "2 of 2 images")
+      assertOneErrorLine(run, { code: 3, includes: ["content blocked", "2 of 2 images"] })
       assert.strictEqual(yield* fake.server.count(route("generate")), 1)
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
@@ -184,15 +183,11 @@ describe("image-gen generate with Ideogram", () => {
       const fake = yield* FakeIdeogram.make()
       yield* fake.server.script(route("generate"), [Fault.rateLimited({ retryAfterSeconds: 1 })])
       const cwd = yield* tempDir
-      const started = Date.now()
       const run = yield* runConfigured(
         ["generate", "-p", "a boat", "-m", "ideogram:ideogram-v3", "-o", "boat.png", "--json"],
         { cwd, env: env(fake) }
       )
-      assert.strictEqual(run.code, 0, run.stderr.join("\n"))
-      assert.strictEqual(yield* fake.server.count(route("generate")), 2)
-      assert.strictEqual(JSON.parse(run.stdout[0]!).attempts, 2)
-      assert.isAtLeast(Date.now() - started, 900, "waited for Retry-After")
+      assertRetriedAfterWait(run, yield* fake.server.count(route("generate")))
       assert.deepStrictEqual(yield* listDir(cwd), ["boat.png"])
     }))
 
@@ -204,11 +199,12 @@ describe("image-gen generate with Ideogram", () => {
         ["generate", "-p", "a boat", "-m", "ideogram:ideogram-v3", "-o", "x.png"],
         { cwd, env: env(fake, "wrong-key") }
       )
-      assert.strictEqual(run.code, 1)
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: /)
-      assert.include(run.stderr[0]!, "IDEOGRAM_API_KEY")
-      assert.notInclude(run.stderr[0]!, "wrong-key")
+      assertOneErrorLine(run, {
+        code: 1,
+        match: /^image-gen: /,
+        includes: ["IDEOGRAM_API_KEY"],
+        excludes: ["wrong-key"]
+      })
       assert.strictEqual(yield* fake.server.count(), 1, "an auth error is not retried")
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
@@ -225,14 +221,14 @@ describe("image-gen generate with Ideogram", () => {
         [["-m", "ideogram:ideogram-v3", "--resolution", "2K"], "resolution 2K is not supported"],
         [["-m", "ideogram:ideogram-v3", "--mask", "in.png"], "mask"]
       ]
-      for (const [args, mention] of cases) {
-        const run = yield* runConfigured(["generate", "-p", "x", ...args, "-o", "x.png"], { cwd, env: env(fake) })
-        assert.strictEqual(run.code, 2, `${args.join(" ")}: ${run.stderr.join("\n")}`)
-        assert.strictEqual(run.stderr.length, 1, args.join(" "))
-        assert.include(run.stderr[0]!, mention, args.join(" "))
-        assert.deepStrictEqual(run.stdout, [])
-      }
-      assert.strictEqual(yield* fake.server.count(), 0)
-      assert.deepStrictEqual(yield* listDir(cwd), ["in.png"])
+      yield* assertRefusedBeforeAnyRequest({
+        cases,
+        prompt: "x",
+        cwd,
+        env: env(fake),
+        requestCount: fake.server.count(),
+        emptyStdout: true,
+        files: ["in.png"]
+      })
     }))
 })

@@ -8,6 +8,7 @@ import * as FakeOpenAi from "@image-gen/openai/testing"
 import { FakeRequest } from "@image-gen/testing"
 import * as Effect from "effect/Effect"
 import { join } from "node:path"
+import { assertOneErrorLine, assertRefusedBeforeAnyRequest, assertRetriedAfterWait } from "./utils/harness.js"
 import { listDir, pngSize, readFile, runConfigured, tempDir, writeFile } from "./utils/harness.js"
 
 const key = "sk-e2e-openai"
@@ -138,10 +139,7 @@ describe("image-gen generate with OpenAI (e2e)", () => {
         ["generate", "-p", "something forbidden", "-m", "openai:gpt-image-2", "-o", "x.png"],
         { cwd, env: env(fake) }
       )
-      assert.strictEqual(run.code, 3, run.stderr.join("\n"))
-      assert.deepStrictEqual(run.stdout, [])
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: openai:gpt-image-2: content blocked/)
+      assertOneErrorLine(run, { code: 3, emptyStdout: true, match: /^image-gen: openai:gpt-image-2: content blocked/ })
       assert.strictEqual(yield* fake.server.count(), 1)
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
@@ -151,15 +149,11 @@ describe("image-gen generate with OpenAI (e2e)", () => {
       const fake = yield* FakeOpenAi.make({ apiKey: key })
       yield* fake.server.script(fake.routes.generations, [FakeOpenAi.rateLimited(1)])
       const cwd = yield* tempDir
-      const started = Date.now()
       const run = yield* runConfigured(
         ["generate", "-p", "a boat", "-m", "openai:gpt-image-2", "-o", "boat.png", "--json"],
         { cwd, env: env(fake) }
       )
-      assert.strictEqual(run.code, 0, run.stderr.join("\n"))
-      assert.strictEqual(yield* fake.server.count(fake.routes.generations), 2)
-      assert.strictEqual(JSON.parse(run.stdout[0]!).attempts, 2)
-      assert.isAtLeast(Date.now() - started, 900, "waited for retry-after")
+      assertRetriedAfterWait(run, yield* fake.server.count(fake.routes.generations))
       assert.deepStrictEqual(yield* listDir(cwd), ["boat.png"])
     }))
 
@@ -171,12 +165,13 @@ describe("image-gen generate with OpenAI (e2e)", () => {
         ["generate", "-p", "a boat", "-m", "openai:gpt-image-2", "-o", "x.png"],
         { cwd, env: env(fake, "sk-wrong-key-1234") }
       )
-      assert.strictEqual(run.code, 1, run.stderr.join("\n"))
-      assert.deepStrictEqual(run.stdout, [])
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: /)
-      assert.include(run.stderr[0]!, "OPENAI_API_KEY")
-      assert.notInclude(run.stderr[0]!, "sk-wrong-key-1234")
+      assertOneErrorLine(run, {
+        code: 1,
+        emptyStdout: true,
+        match: /^image-gen: /,
+        includes: ["OPENAI_API_KEY"],
+        excludes: ["sk-wrong-key-1234"]
+      })
       assert.strictEqual(yield* fake.server.count(), 1, "an auth error is not retried")
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
@@ -192,15 +187,15 @@ describe("image-gen generate with OpenAI (e2e)", () => {
         [["-m", "openai:gpt-image-2", "--size", "1000x1000"], "1000x1000"],
         [["-m", "openai:gpt-image-2", "-n", "11"], "n 11"]
       ]
-      for (const [args, mention] of cases) {
-        const run = yield* runConfigured(["generate", "-p", "x", ...args, "-o", "x.png"], { cwd, env: env(fake) })
-        assert.strictEqual(run.code, 2, `${args.join(" ")}: ${run.stderr.join("\n")}`)
-        assert.strictEqual(run.stderr.length, 1, args.join(" "))
-        assert.include(run.stderr[0]!, mention, args.join(" "))
-        assert.deepStrictEqual(run.stdout, [])
-      }
-      assert.strictEqual(yield* fake.server.count(), 0)
-      assert.deepStrictEqual(yield* listDir(cwd), [])
+      yield* assertRefusedBeforeAnyRequest({
+        cases,
+        prompt: "x",
+        cwd,
+        env: env(fake),
+        requestCount: fake.server.count(),
+        emptyStdout: true,
+        files: []
+      })
     }))
 })
 

@@ -7,6 +7,7 @@ import * as FakeRecraft from "@image-gen/recraft/testing"
 import { Fault } from "@image-gen/testing"
 import * as Effect from "effect/Effect"
 import { join } from "node:path"
+import { assertOneErrorLine, assertRefusedBeforeAnyRequest, assertRetriedAfterWait } from "./utils/harness.js"
 import { listDir, pngSize, readFile, runConfigured, tempDir, writeFile } from "./utils/harness.js"
 
 const env = (fake: FakeRecraft.Service, token: string = fake.apiKey) => ({
@@ -192,10 +193,7 @@ describe("image-gen generate with Recraft", () => {
         ["generate", "-p", "something forbidden", "-m", "recraft:recraftv4_1", "-o", "x.png"],
         { cwd, env: env(fake) }
       )
-      assert.strictEqual(run.code, 3, run.stderr.join("\n"))
-      assert.deepStrictEqual(run.stdout, [])
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: recraft:recraftv4_1: content blocked/)
+      assertOneErrorLine(run, { code: 3, emptyStdout: true, match: /^image-gen: recraft:recraftv4_1: content blocked/ })
       assert.strictEqual(yield* fake.server.count(generations), 1)
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
@@ -205,15 +203,11 @@ describe("image-gen generate with Recraft", () => {
       const fake = yield* FakeRecraft.make()
       yield* fake.server.script(generations, [Fault.rateLimited({ retryAfterSeconds: 1 })])
       const cwd = yield* tempDir
-      const started = Date.now()
       const run = yield* runConfigured(
         ["generate", "-p", "a boat", "-m", "recraft:recraftv4_1", "-o", "boat.png", "--json"],
         { cwd, env: env(fake) }
       )
-      assert.strictEqual(run.code, 0, run.stderr.join("\n"))
-      assert.strictEqual(yield* fake.server.count(generations), 2)
-      assert.strictEqual(JSON.parse(run.stdout[0]!).attempts, 2)
-      assert.isAtLeast(Date.now() - started, 900, "waited for Retry-After")
+      assertRetriedAfterWait(run, yield* fake.server.count(generations))
       assert.deepStrictEqual(yield* listDir(cwd), ["boat.png"])
     }))
 
@@ -225,11 +219,12 @@ describe("image-gen generate with Recraft", () => {
         ["generate", "-p", "a boat", "-m", "recraft:recraftv4_1", "-o", "x.png"],
         { cwd, env: env(fake, "wrong-token") }
       )
-      assert.strictEqual(run.code, 1)
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: /)
-      assert.include(run.stderr[0]!, "RECRAFT_API_TOKEN")
-      assert.notInclude(run.stderr[0]!, "wrong-token")
+      assertOneErrorLine(run, {
+        code: 1,
+        match: /^image-gen: /,
+        includes: ["RECRAFT_API_TOKEN"],
+        excludes: ["wrong-token"]
+      })
       assert.strictEqual(yield* fake.server.count(), 1, "an auth error is not retried")
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
@@ -248,14 +243,14 @@ describe("image-gen generate with Recraft", () => {
         [["-m", "recraft:recraftv4_1", "--image", "in.png", "--size", "1024x1024"], "size with an input image"],
         [["-m", "recraft:recraftv4_1", "--mask", "in.png"], "mask"]
       ]
-      for (const [args, mention] of cases) {
-        const run = yield* runConfigured(["generate", "-p", "x", ...args, "-o", "x.png"], { cwd, env: env(fake) })
-        assert.strictEqual(run.code, 2, `${args.join(" ")}: ${run.stderr.join("\n")}`)
-        assert.strictEqual(run.stderr.length, 1, args.join(" "))
-        assert.include(run.stderr[0]!, mention, args.join(" "))
-        assert.deepStrictEqual(run.stdout, [])
-      }
-      assert.strictEqual(yield* fake.server.count(), 0)
-      assert.deepStrictEqual(yield* listDir(cwd), ["in.png"])
+      yield* assertRefusedBeforeAnyRequest({
+        cases,
+        prompt: "x",
+        cwd,
+        env: env(fake),
+        requestCount: fake.server.count(),
+        emptyStdout: true,
+        files: ["in.png"]
+      })
     }))
 })

@@ -11,6 +11,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as FakeReplicate from "@image-gen/replicate/testing"
 import * as Effect from "effect/Effect"
 import { join } from "node:path"
+import { assertOneErrorLine, assertRefusedBeforeAnyRequest, assertRetriedAfterWait } from "./utils/harness.js"
 import { listDir, pngSize, readFile, runConfigured, tempDir, writeFile } from "./utils/harness.js"
 
 const token = "r8_e2e_token"
@@ -156,10 +157,11 @@ describe("image-gen generate with replicate (e2e)", () => {
         ["generate", "-p", "something nsfw", "-m", "replicate:flux-dev-replicate", "-o", "x.png"],
         { cwd, env: envOf(fake) }
       )
-      assert.strictEqual(run.code, 3, run.stderr.join("\n"))
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: replicate:black-forest-labs\/flux-dev: content blocked .*NSFW/)
-      assert.deepStrictEqual(run.stdout, [])
+      assertOneErrorLine(run, {
+        code: 3,
+        emptyStdout: true,
+        match: /^image-gen: replicate:black-forest-labs\/flux-dev: content blocked .*NSFW/
+      })
       assert.deepStrictEqual(yield* listDir(cwd), [])
       assert.strictEqual(yield* fake.server.count(filters.create), 1, "a block is never retried")
     }))
@@ -169,16 +171,12 @@ describe("image-gen generate with replicate (e2e)", () => {
       const fake = yield* fakeReplicate
       yield* fake.server.script(filters.create, [FakeReplicate.throttled(1)])
       const cwd = yield* tempDir
-      const started = Date.now()
       const run = yield* runConfigured(["generate", "-p", "a cat", "-m", "replicate", "-o", "x.png", "--json"], {
         cwd,
         env: envOf(fake)
       })
-      assert.strictEqual(run.code, 0, run.stderr.join("\n"))
-      assert.isAtLeast(Date.now() - started, 900, "waited for Retry-After")
-      assert.strictEqual(yield* fake.server.count(filters.create), 2)
+      assertRetriedAfterWait(run, yield* fake.server.count(filters.create))
       assert.strictEqual((yield* fake.predictions).length, 1, "the throttled create made no prediction")
-      assert.strictEqual(JSON.parse(run.stdout[0]!).attempts, 2)
     }))
 
   it.scopedLive("a status poll failing once with 503 is retried alone: exit 0, one prediction", () =>
@@ -241,9 +239,7 @@ describe("image-gen generate with replicate (e2e)", () => {
         cwd,
         env: envOf(fake, { REPLICATE_API_TOKEN: "r8_wrong" })
       })
-      assert.strictEqual(run.code, 1)
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: .*authentication failed.*REPLICATE_API_TOKEN/)
+      assertOneErrorLine(run, { code: 1, match: /^image-gen: .*authentication failed.*REPLICATE_API_TOKEN/ })
       assert.strictEqual(yield* fake.server.count(filters.create), 1, "an auth error is not retried")
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
@@ -266,17 +262,14 @@ describe("image-gen generate with replicate (e2e)", () => {
         ],
         [["-m", "replicate:sdxl-replicate", "--format", "webp"], "output format webp"]
       ]
-      for (const [args, mention] of cases) {
-        const run = yield* runConfigured(["generate", "-p", "a cat", ...args, "-o", "x.png"], {
-          cwd,
-          env: envOf(fake)
-        })
-        assert.strictEqual(run.code, 2, `${args.join(" ")}: ${run.stderr.join("\n")}`)
-        assert.strictEqual(run.stderr.length, 1, args.join(" "))
-        assert.include(run.stderr[0]!, mention)
-        assert.include(run.stderr[0]!, "not supported")
-      }
-      assert.strictEqual(yield* fake.server.count(), 0)
-      assert.deepStrictEqual(yield* listDir(cwd), ["in.png"])
+      yield* assertRefusedBeforeAnyRequest({
+        cases,
+        prompt: "a cat",
+        cwd,
+        env: envOf(fake),
+        requestCount: fake.server.count(),
+        alsoIncludes: ["not supported"],
+        files: ["in.png"]
+      })
     }))
 })

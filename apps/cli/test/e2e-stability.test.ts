@@ -7,6 +7,7 @@ import * as FakeStability from "@image-gen/stability/testing"
 import { Fault } from "@image-gen/testing"
 import * as Effect from "effect/Effect"
 import { join } from "node:path"
+import { assertOneErrorLine, assertRefusedBeforeAnyRequest, assertRetriedAfterWait } from "./utils/harness.js"
 import { listDir, pngSize, readFile, runConfigured, tempDir, writeFile } from "./utils/harness.js"
 
 const env = (fake: FakeStability.Service, key: string = fake.apiKey) => ({
@@ -150,10 +151,11 @@ describe("image-gen generate with Stability", () => {
         ["generate", "-p", "something forbidden", "-m", "stability:stable-image-core", "-o", "x.png"],
         { cwd, env: env(fake) }
       )
-      assert.strictEqual(run.code, 3, run.stderr.join("\n"))
-      assert.deepStrictEqual(run.stdout, [])
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: stability:stable-image-core: content blocked/)
+      assertOneErrorLine(run, {
+        code: 3,
+        emptyStdout: true,
+        match: /^image-gen: stability:stable-image-core: content blocked/
+      })
       assert.strictEqual(yield* fake.server.count(), 1)
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
@@ -166,9 +168,7 @@ describe("image-gen generate with Stability", () => {
         ["generate", "-p", "blurry-nsfw", "-m", "stability:stable-image-core", "-o", "x.png"],
         { cwd, env: env(fake) }
       )
-      assert.strictEqual(run.code, 3, run.stderr.join("\n"))
-      assert.strictEqual(run.stderr.length, 1)
-      assert.include(run.stderr[0]!, "content blocked")
+      assertOneErrorLine(run, { code: 3, includes: ["content blocked"] })
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
 
@@ -177,15 +177,11 @@ describe("image-gen generate with Stability", () => {
       const fake = yield* FakeStability.make()
       yield* fake.server.script(route("generate/core"), [Fault.rateLimited({ retryAfterSeconds: 1 })])
       const cwd = yield* tempDir
-      const started = Date.now()
       const run = yield* runConfigured(
         ["generate", "-p", "a boat", "-m", "stability:stable-image-core", "-o", "boat.png", "--json"],
         { cwd, env: env(fake) }
       )
-      assert.strictEqual(run.code, 0, run.stderr.join("\n"))
-      assert.strictEqual(yield* fake.server.count(route("generate/core")), 2)
-      assert.strictEqual(JSON.parse(run.stdout[0]!).attempts, 2)
-      assert.isAtLeast(Date.now() - started, 900, "waited for Retry-After")
+      assertRetriedAfterWait(run, yield* fake.server.count(route("generate/core")))
       assert.deepStrictEqual(yield* listDir(cwd), ["boat.png"])
     }))
 
@@ -197,11 +193,12 @@ describe("image-gen generate with Stability", () => {
         ["generate", "-p", "a boat", "-m", "stability:stable-image-core", "-o", "x.png"],
         { cwd, env: env(fake, "sk-wrong") }
       )
-      assert.strictEqual(run.code, 1)
-      assert.strictEqual(run.stderr.length, 1)
-      assert.match(run.stderr[0]!, /^image-gen: /)
-      assert.include(run.stderr[0]!, "STABILITY_API_KEY")
-      assert.notInclude(run.stderr[0]!, "sk-wrong")
+      assertOneErrorLine(run, {
+        code: 1,
+        match: /^image-gen: /,
+        includes: ["STABILITY_API_KEY"],
+        excludes: ["sk-wrong"]
+      })
       assert.strictEqual(yield* fake.server.count(), 1, "an auth error is not retried")
       assert.deepStrictEqual(yield* listDir(cwd), [])
     }))
@@ -219,14 +216,14 @@ describe("image-gen generate with Stability", () => {
         [["-m", "stability:stable-image-inpaint"], "stability:stable-image-inpaint"],
         [["-m", "stability:stable-image-ultra", "--resolution", "4K"], "4K"]
       ]
-      for (const [args, mention] of cases) {
-        const run = yield* runConfigured(["generate", "-p", "x", ...args, "-o", "x.png"], { cwd, env: env(fake) })
-        assert.strictEqual(run.code, 2, `${args.join(" ")}: ${run.stderr.join("\n")}`)
-        assert.strictEqual(run.stderr.length, 1, args.join(" "))
-        assert.include(run.stderr[0]!, mention, args.join(" "))
-        assert.deepStrictEqual(run.stdout, [])
-      }
-      assert.strictEqual(yield* fake.server.count(), 0)
-      assert.deepStrictEqual(yield* listDir(cwd), ["in.png"])
+      yield* assertRefusedBeforeAnyRequest({
+        cases,
+        prompt: "x",
+        cwd,
+        env: env(fake),
+        requestCount: fake.server.count(),
+        emptyStdout: true,
+        files: ["in.png"]
+      })
     }))
 })

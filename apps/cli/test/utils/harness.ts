@@ -6,6 +6,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as FileSystem from "@effect/platform/FileSystem"
+import { assert } from "@effect/vitest"
 import { ImageGen, type ImageProvider } from "@image-gen/core"
 import { LocalProvider } from "@image-gen/local"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -159,12 +160,21 @@ export interface ConfiguredOptions {
   readonly tty?: boolean | undefined
 }
 
+export interface ConfiguredResult extends RunResult {
+  /** How long the run took, in milliseconds. */
+  readonly elapsedMs: number
+}
+
 /**
  * `image-gen <args>` in-process with the real provider wiring (`Providers.all`, each provider's
  * `layerConfig`), configured only by `env`: the way a user runs it with keys and base URLs set.
  */
-export const runConfigured = (args: ReadonlyArray<string>, options: ConfiguredOptions): Effect.Effect<RunResult> =>
+export const runConfigured = (
+  args: ReadonlyArray<string>,
+  options: ConfiguredOptions
+): Effect.Effect<ConfiguredResult> =>
   Effect.gen(function*() {
+    const started = Date.now()
     const { captured, console } = captureConsole()
     let progress = ""
     const services = Layer.mergeAll(
@@ -178,5 +188,64 @@ export const runConfigured = (args: ReadonlyArray<string>, options: ConfiguredOp
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(options.env)))),
       Effect.orDie
     )
-    return { code, stdout: captured.stdout, stderr: captured.stderr, progress }
+    return { code, stdout: captured.stdout, stderr: captured.stderr, progress, elapsedMs: Date.now() - started }
   })
+
+export interface OneErrorLine {
+  readonly code: number
+  /** What the one stderr line must match (e.g. `/^image-gen: /`). */
+  readonly match?: RegExp | undefined
+  readonly includes?: ReadonlyArray<string> | undefined
+  readonly excludes?: ReadonlyArray<string> | undefined
+  /** Also assert that nothing was printed on stdout. */
+  readonly emptyStdout?: boolean | undefined
+}
+
+/** Asserts the exit code and exactly one stderr line matching `match`, naming each `includes` and no `excludes`. */
+export const assertOneErrorLine = (run: RunResult, expected: OneErrorLine): void => {
+  assert.strictEqual(run.code, expected.code, run.stderr.join("\n"))
+  if (expected.emptyStdout) assert.deepStrictEqual(run.stdout, [])
+  assert.strictEqual(run.stderr.length, 1)
+  if (expected.match) assert.match(run.stderr[0]!, expected.match)
+  for (const text of expected.includes ?? []) assert.include(run.stderr[0]!, text)
+  for (const text of expected.excludes ?? []) assert.notInclude(run.stderr[0]!, text)
+}
+
+export interface Refusals {
+  /** Each case: the extra `generate` arguments, and what the error line must mention. */
+  readonly cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]>
+  readonly prompt: string
+  readonly cwd: string
+  readonly env: Record<string, string>
+  /** How many requests the fake has received so far. */
+  readonly requestCount: Effect.Effect<number>
+  /** Text every error line must include besides its mention (e.g. "not supported"). */
+  readonly alsoIncludes?: ReadonlyArray<string> | undefined
+  /** Also assert that nothing was printed on stdout. */
+  readonly emptyStdout?: boolean | undefined
+  /** When given, the working directory must hold exactly these names afterwards. */
+  readonly files?: ReadonlyArray<string> | undefined
+}
+
+/** Runs each case as `generate -p <prompt> <args> -o x.png`: exit 2, one line with its mention, no request sent. */
+export const assertRefusedBeforeAnyRequest = (options: Refusals): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    for (const [args, mention] of options.cases) {
+      const run = yield* runConfigured(["generate", "-p", options.prompt, ...args, "-o", "x.png"], options)
+      const label = args.join(" ")
+      assert.strictEqual(run.code, 2, `${label}: ${run.stderr.join("\n")}`)
+      assert.strictEqual(run.stderr.length, 1, label)
+      for (const text of [mention, ...(options.alsoIncludes ?? [])]) assert.include(run.stderr[0]!, text, label)
+      if (options.emptyStdout) assert.deepStrictEqual(run.stdout, [])
+    }
+    assert.strictEqual(yield* options.requestCount, 0)
+    if (options.files) assert.deepStrictEqual(yield* listDir(options.cwd), options.files)
+  })
+
+/** Asserts success on the second attempt (`submissions` sent, `--json` attempts 2) after waiting out Retry-After: 1. */
+export const assertRetriedAfterWait = (run: ConfiguredResult, submissions: number): void => {
+  assert.strictEqual(run.code, 0, run.stderr.join("\n"))
+  assert.isAtLeast(run.elapsedMs, 900, "waited for Retry-After")
+  assert.strictEqual(submissions, 2)
+  assert.strictEqual(JSON.parse(run.stdout[0]!).attempts, 2)
+}
