@@ -239,15 +239,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           return yield* HttpClientResponse.schemaBodyJson(schema)(response)
         })
       ).pipe(
-        Effect.timeoutFail({
-          duration: timeout,
-          onTimeout: () =>
-            new ImageError.RequestTimeout({
-              provider: providerId,
-              ...(model === undefined ? {} : { model }),
-              timeoutMillis: Duration.toMillis(timeout)
-            })
-        }),
+        ProviderHttp.timeoutAfter({ provider: providerId, model }, timeout),
         ProviderHttp.mapErrors({ provider: providerId, model, keyName: apiKeyEnv }, Duration.toMillis(timeout)),
         Effect.locallyWith(
           Headers.currentRedactedNames,

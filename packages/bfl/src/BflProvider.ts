@@ -17,6 +17,7 @@ import * as ImageRequest from "@image-gen/core/ImageRequest"
 import { GeneratedImage } from "@image-gen/core/ImageResult"
 import type { ProviderResult } from "@image-gen/core/ImageResult"
 import * as Polling from "@image-gen/core/Polling"
+import * as ProviderHttp from "@image-gen/core/ProviderHttp"
 import type * as Retry from "@image-gen/core/Retry"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -466,19 +467,11 @@ export const make = (
     return ImageProvider.make({
       id: providerId,
       telemetryName: "black_forest_labs",
-      serverAddress: hostOf(client.apiUrl),
+      serverAddress: ProviderHttp.hostOf(client.apiUrl),
       catalog,
       generate: generateWith(client, context, options)
     })
   })
-
-const hostOf = (url: string): string | undefined => {
-  try {
-    return new URL(url).hostname
-  } catch {
-    return undefined
-  }
-}
 
 /**
  * The provider over an existing `BflClient` layer.

@@ -8,6 +8,7 @@ import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as ParseResult from "effect/ParseResult"
 import * as ImageError from "./ImageError.js"
@@ -197,6 +198,29 @@ export const mapErrors = (call: CallSite, timeoutMillis?: number) =>
     if (error._tag === "ParseError") return Effect.fail(fromParseError(call, error as ParseResult.ParseError))
     return Effect.fail(new ImageError.RequestTimeout({ ...site(call), timeoutMillis: timeoutMillis ?? 0 }))
   })
+
+/**
+ * Fails a call that takes longer than `duration` with `RequestTimeout` naming the call site.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export const timeoutAfter =
+  (call: CallSite, duration: Duration.DurationInput) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | ImageError.RequestTimeout, R> =>
+    Effect.timeoutFail(effect, {
+      duration,
+      onTimeout: () =>
+        new ImageError.RequestTimeout({ ...site(call), timeoutMillis: Duration.toMillis(Duration.decode(duration)) })
+    })
+
+/**
+ * The host name of a URL, for the `server.address` span attribute; `undefined` when it does not parse.
+ *
+ * @since 0.1.0
+ * @category Parsing
+ */
+export const hostOf = (url: string): string | undefined => URL.canParse(url) ? new URL(url).hostname : undefined
 
 /**
  * One part of a multipart body: a text field or a file.

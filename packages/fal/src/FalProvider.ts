@@ -14,6 +14,7 @@ import * as ImageRequest from "@image-gen/core/ImageRequest"
 import { GeneratedImage } from "@image-gen/core/ImageResult"
 import type { ProviderResult } from "@image-gen/core/ImageResult"
 import * as Polling from "@image-gen/core/Polling"
+import * as ProviderHttp from "@image-gen/core/ProviderHttp"
 import type * as Retry from "@image-gen/core/Retry"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
@@ -428,19 +429,11 @@ export const make = (options: Options = {}): Effect.Effect<ImageProvider.Service
     return ImageProvider.make({
       id: providerId,
       telemetryName: "fal",
-      serverAddress: hostOf(client.queueUrl),
+      serverAddress: ProviderHttp.hostOf(client.queueUrl),
       catalog,
       generate
     })
   })
-
-const hostOf = (url: string): string | undefined => {
-  try {
-    return new URL(url).hostname
-  } catch {
-    return undefined
-  }
-}
 
 /**
  * The provider over a `FalClient` you provide yourself.

@@ -109,7 +109,7 @@ export interface Answer<A> {
 export interface Service {
   readonly backend: Backend["_tag"]
   /** The host calls go to, for the `server.address` span attribute. */
-  readonly serverAddress: string
+  readonly serverAddress: string | undefined
   /** The env var or credential named in authentication errors. */
   readonly keyName: string
   /** `POST …/models/{model}:generateContent`. */
@@ -168,14 +168,6 @@ export const vertexHost = (template: string, location: string): string => {
 /** Strips `models/` and `publishers/google/models/` prefixes. */
 const bareModel = (model: string) => model.replace(/^(publishers\/google\/)?models\//, "")
 
-const hostOf = (url: string) => {
-  try {
-    return new URL(url).hostname
-  } catch {
-    return url
-  }
-}
-
 /**
  * Builds the client.
  *
@@ -225,7 +217,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       }
     }
 
-    const serverAddress = hostOf(
+    const serverAddress = ProviderHttp.hostOf(
       backend._tag === "GeminiApi"
         ? backend.baseUrl ?? defaultGeminiBaseUrl
         : vertexHost(backend.baseUrl ?? defaultVertexBaseUrl, backend.project === undefined ? "global" : location)

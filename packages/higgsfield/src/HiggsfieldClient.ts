@@ -199,15 +199,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       model: string | undefined
     ): Effect.Effect<A, ImageError.ImageError> =>
       Effect.scoped(effect).pipe(
-        Effect.timeoutFail({
-          duration: timeout,
-          onTimeout: () =>
-            new ImageError.RequestTimeout({
-              provider: providerId,
-              ...(model === undefined ? {} : { model }),
-              timeoutMillis: Duration.toMillis(timeout)
-            })
-        }),
+        ProviderHttp.timeoutAfter({ provider: providerId, model }, timeout),
         ProviderHttp.mapErrors({ provider: providerId, model, keyName }, Duration.toMillis(timeout))
       )
     const json = <A, I>(

@@ -18,6 +18,7 @@ import * as ImageRequest from "@image-gen/core/ImageRequest"
 import { GeneratedImage } from "@image-gen/core/ImageResult"
 import type { ProviderResult } from "@image-gen/core/ImageResult"
 import * as Polling from "@image-gen/core/Polling"
+import * as ProviderHttp from "@image-gen/core/ProviderHttp"
 import type * as Retry from "@image-gen/core/Retry"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -321,14 +322,6 @@ const generateWith = (client: HiggsfieldClient.Service, options: Options) => {
     })
 }
 
-const hostOf = (url: string): string | undefined => {
-  try {
-    return new URL(url).hostname
-  } catch {
-    return undefined
-  }
-}
-
 /**
  * Builds the provider service over a `HiggsfieldClient`.
  *
@@ -341,7 +334,7 @@ export const make = (
   Effect.map(HiggsfieldClient.HiggsfieldClient, (client) =>
     ImageProvider.make({
       id: providerId,
-      serverAddress: hostOf(client.apiUrl),
+      serverAddress: ProviderHttp.hostOf(client.apiUrl),
       catalog,
       generate: generateWith(client, options)
     }))

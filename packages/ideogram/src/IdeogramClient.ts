@@ -229,15 +229,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           })
         ),
         Effect.scoped,
-        Effect.timeoutFail({
-          duration: timeout,
-          onTimeout: () =>
-            new ImageError.RequestTimeout({
-              provider: providerId,
-              ...(model === undefined ? {} : { model }),
-              timeoutMillis: Duration.toMillis(timeout)
-            })
-        }),
+        ProviderHttp.timeoutAfter({ provider: providerId, model }, timeout),
         ProviderHttp.mapErrors(site, Duration.toMillis(timeout)),
         Effect.withSpan("IdeogramClient.post", { captureStackTrace: false, attributes: { "url.path": path } })
       )

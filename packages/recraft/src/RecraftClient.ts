@@ -214,15 +214,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           })
         ),
         Effect.scoped,
-        Effect.timeoutFail({
-          duration: timeout,
-          onTimeout: () =>
-            new ImageError.RequestTimeout({
-              provider: providerId,
-              ...(model === undefined ? {} : { model }),
-              timeoutMillis: Duration.toMillis(timeout)
-            })
-        }),
+        ProviderHttp.timeoutAfter({ provider: providerId, model }, timeout),
         ProviderHttp.mapErrors(site, Duration.toMillis(timeout))
       )
     }

@@ -14,6 +14,7 @@ import * as ImageRequest from "@image-gen/core/ImageRequest"
 import { GeneratedImage } from "@image-gen/core/ImageResult"
 import type { ProviderResult } from "@image-gen/core/ImageResult"
 import * as Polling from "@image-gen/core/Polling"
+import * as ProviderHttp from "@image-gen/core/ProviderHttp"
 import type * as Retry from "@image-gen/core/Retry"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -201,13 +202,7 @@ export const make = (
     const client = yield* ReplicateClient.ReplicateClient
     const isBlocked = options.isContentBlocked ?? defaultIsContentBlocked
     const wait = options.wait === false ? undefined : options.wait ?? 10
-    const serverAddress = (() => {
-      try {
-        return new URL(client.apiUrl).hostname
-      } catch {
-        return undefined
-      }
-    })()
+    const serverAddress = ProviderHttp.hostOf(client.apiUrl)
 
     const unsupported = (model: string, capability: string, requested: string, supported?: ReadonlyArray<string>) =>
       new ImageError.UnsupportedCapability({

@@ -240,15 +240,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           })
         ),
         Effect.scoped,
-        Effect.timeoutFail({
-          duration: timeout,
-          onTimeout: () =>
-            new ImageError.RequestTimeout({
-              provider: providerId,
-              ...(site.model === undefined ? {} : { model: site.model }),
-              timeoutMillis: Duration.toMillis(timeout)
-            })
-        }),
+        ProviderHttp.timeoutAfter({ provider: providerId, model: site.model }, timeout),
         ProviderHttp.mapErrors(site, Duration.toMillis(timeout)),
         Effect.withSpan("StabilityClient.postImage", { captureStackTrace: false, attributes: { "url.path": path } })
       )

@@ -6,6 +6,7 @@ import * as ImageRequest from "@image-gen/core/ImageRequest"
 import { GeneratedImage } from "@image-gen/core/ImageResult"
 import type { ProviderResult, Usage } from "@image-gen/core/ImageResult"
 import * as Progress from "@image-gen/core/Progress"
+import * as ProviderHttp from "@image-gen/core/ProviderHttp"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
@@ -626,13 +627,7 @@ export const makeService = (config: ServiceConfig): ImageProvider.Service => {
       } satisfies ProviderResult
     }).pipe(Effect.scoped)
 
-  const host = (() => {
-    try {
-      return new URL(config.client.apiUrl).hostname
-    } catch {
-      return undefined
-    }
-  })()
+  const host = ProviderHttp.hostOf(config.client.apiUrl)
 
   return {
     id: config.id,
